@@ -1,0 +1,258 @@
+"""Compiled per-frame kernels (numba, cached on disk so a CLI start does not recompile).
+
+The full-frame pass is one fused loop: quantise each pixel's colour, look its
+label up in a lazily-filled table, apply hysteresis against the previous label,
+and count pixels per cluster.
+
+Quantisation adapts to the frame: each channel's sampled range is split into
+``2**bits`` levels, so a low-contrast scene is quantised finely (exactly, when a
+channel spans at most ``2**bits`` values) and a high-contrast one at about
+``256 / 2**bits`` values per level.  A cell's colour in the clustering space is
+computed when the cell is first met in a frame, from three per-channel tables and
+the space's non-linear finish.
+
+Temporal stability comes from two per-pixel mechanisms that act only on still
+pixels (colour within ``still`` of the pixel's running average), so moving
+content is always labelled afresh:
+
+* a running average of the pixel's colour, which is what gets labelled, so
+  sensor and compression noise is averaged away before it can flip a label;
+* hysteresis: a table entry packs the nearest centre (low byte) and the
+  runner-up (high byte) when the cell lies within the margin of the plane
+  bisecting the two centres, else 255; a still pixel whose previous label is
+  that runner-up keeps it.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["NO_LABEL", "UNSET", "assign_frame", "centroids", "paint"]
+
+UNSET = np.uint16(0xFFFF)
+NO_LABEL = 255
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lab_f(t):  # pragma: no cover
+    return np.cbrt(t) if t > 0.008856 else 7.787 * t + 16.0 / 116.0
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False, inline="never")
+def _fill_cell(
+    q, lb, lg, lr, tables, mode, finish, centers, inv_sep, margin, lut
+):  # pragma: no cover
+    # Linear stage: one row per channel; then the space's non-linear finish.
+    u0 = tables[0, lb, 0] + tables[1, lg, 0] + tables[2, lr, 0]
+    u1 = tables[0, lb, 1] + tables[1, lg, 1] + tables[2, lr, 1]
+    u2 = tables[0, lb, 2] + tables[1, lg, 2] + tables[2, lr, 2]
+    if mode == 1:  # OkLab x100
+        l_ = np.cbrt(u0)
+        m_ = np.cbrt(u1)
+        s_ = np.cbrt(u2)
+        c0 = finish[0, 0] * l_ + finish[0, 1] * m_ + finish[0, 2] * s_
+        c1 = finish[1, 0] * l_ + finish[1, 1] * m_ + finish[1, 2] * s_
+        c2 = finish[2, 0] * l_ + finish[2, 1] * m_ + finish[2, 2] * s_
+    elif mode == 2:  # CIELAB as OpenCV computes it
+        fx = _lab_f(u0)
+        fy = _lab_f(u1)
+        fz = _lab_f(u2)
+        c0 = 116.0 * fy - 16.0 if u1 > 0.008856 else 903.3 * u1
+        c1 = 500.0 * (fx - fy)
+        c2 = 200.0 * (fy - fz)
+    else:
+        c0 = u0
+        c1 = u1
+        c2 = u2
+    k = centers.shape[0]
+    best = 0
+    best_d2 = np.inf
+    for j in range(k):
+        d0 = c0 - centers[j, 0]
+        d1 = c1 - centers[j, 1]
+        d2 = c2 - centers[j, 2]
+        d = d0 * d0 + d1 * d1 + d2 * d2
+        if d < best_d2:
+            best_d2 = d
+            best = j
+    # Runner-up by distance to the plane bisecting it and the best centre:
+    # (d_j^2 - d_best^2) / (2 |c_j - c_best|), how far noise must move the colour.
+    alt = NO_LABEL
+    alt_s = margin
+    for j in range(k):
+        if j != best:
+            d0 = c0 - centers[j, 0]
+            d1 = c1 - centers[j, 1]
+            d2 = c2 - centers[j, 2]
+            s = (d0 * d0 + d1 * d1 + d2 * d2 - best_d2) * inv_sep[best, j]
+            if s <= alt_s:
+                alt_s = s
+                alt = j
+    entry = np.uint16(best | (alt << 8))
+    lut[q] = entry
+    return entry
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def assign_frame(
+    image,
+    bits,
+    quant,
+    tables,
+    mode,
+    finish,
+    centers,
+    inv_sep,
+    margin,
+    lut,
+    smooth,
+    shift,
+    prev_labels,
+    use_prev,
+    still,
+    labels,
+    counts,
+):  # pragma: no cover
+    """Label every pixel of ``image`` and count cluster areas in one pass.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8, BGR
+    bits : int
+        Bits per channel of the look-up table.
+    quant : (3, 256) int64
+        Level of each 0..255 value per channel (B, G, R), in ``[0, 2**bits)``.
+    tables : (3, 2**bits, 3) float32
+        Per-channel linear contributions of each level's colour
+        (:func:`vidseg.engine.colorspace.channel_tables`).
+    mode : int
+        Non-linear finish: 0 identity (BGR), 1 OkLab, 2 CIELAB.
+    finish : (3, 3) float32
+        Matrix of the OkLab finish.
+    centers : (k, 3) float32
+        Cluster centres in the clustering space (k <= 254).
+    inv_sep : (k, k) float32
+        ``1 / (2 |c_i - c_j|)`` (0 on the diagonal and for coincident centres).
+    margin : float32
+        Hysteresis margin in clustering-space units.
+    lut : (2**(3*bits),) uint16
+        Scratch table, reset here.
+    smooth : (H, W, 3) uint16
+        Running average of each pixel's colour, x16 fixed point; updated in place.
+    shift : int
+        The average takes ``1 / 2**shift`` of each new still frame (0: no averaging).
+    prev_labels : (H, W) uint8
+        Labels of the previous frame (read only when ``use_prev``).
+    use_prev : bool
+        ``smooth`` and ``prev_labels`` hold the previous frame's state.
+    still : int
+        A pixel counts as still (averaged, hysteresis applies) when the sum of its
+        absolute channel differences to its running average is at most this.
+    labels : (H, W) uint8
+        Output labels.
+    counts : (k,) int64
+        Output pixel counts per cluster.
+    """
+    lut[:] = UNSET
+    k = counts.shape[0]
+    # Four interleaved histograms break the store-to-load chain of a single one.
+    partial = np.zeros(4 * 256, np.int64)
+    n = labels.size
+    img = image.reshape(-1)
+    sm = smooth.reshape(-1)
+    lab = labels.reshape(-1)
+    prev = prev_labels.reshape(-1)
+    s1 = bits
+    s2 = 2 * bits
+    qb = quant[0]
+    qg = quant[1]
+    qr = quant[2]
+    for i in range(n):
+        b = np.int64(img[3 * i])
+        g = np.int64(img[3 * i + 1])
+        r = np.int64(img[3 * i + 2])
+        still_px = False
+        if use_prev:
+            # Still pixels are labelled by a running average of their colour (sensor and
+            # compression noise averaged away); moving ones by their colour now.
+            sb = np.int64(sm[3 * i])
+            sg = np.int64(sm[3 * i + 1])
+            sr = np.int64(sm[3 * i + 2])
+            moved = abs((b << 4) - sb) + abs((g << 4) - sg) + abs((r << 4) - sr)
+            if moved <= still << 4:
+                still_px = True
+                sb += ((b << 4) - sb) >> shift
+                sg += ((g << 4) - sg) >> shift
+                sr += ((r << 4) - sr) >> shift
+                b = (sb + 8) >> 4
+                g = (sg + 8) >> 4
+                r = (sr + 8) >> 4
+            else:
+                sb = b << 4
+                sg = g << 4
+                sr = r << 4
+        else:
+            sb = b << 4
+            sg = g << 4
+            sr = r << 4
+        sm[3 * i] = sb
+        sm[3 * i + 1] = sg
+        sm[3 * i + 2] = sr
+        lb = qb[b]
+        lg = qg[g]
+        lr = qr[r]
+        q = (lb << s2) | (lg << s1) | lr
+        entry = lut[q]
+        if entry == UNSET:
+            entry = _fill_cell(q, lb, lg, lr, tables, mode, finish, centers, inv_sep, margin, lut)
+        lbl = entry & 0xFF
+        if still_px and prev[i] == (entry >> 8):
+            lbl = prev[i]
+        lab[i] = lbl
+        partial[((i & 3) << 8) + lbl] += 1
+    for j in range(k):
+        counts[j] = partial[j] + partial[256 + j] + partial[512 + j] + partial[768 + j]
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def centroids(labels, k, stride):  # pragma: no cover
+    """Mean (x, y) per label over a ``stride``-spaced grid, as fractions of width/height.
+
+    Returns (k, 2) float64; NaN where a label has no grid pixel.
+    """
+    h, w = labels.shape
+    n = np.zeros(k, np.int64)
+    sx = np.zeros(k, np.int64)
+    sy = np.zeros(k, np.int64)
+    off = stride // 2
+    for y in range(min(off, h - 1), h, stride):
+        row = labels[y]
+        for x in range(min(off, w - 1), w, stride):
+            lbl = row[x]
+            n[lbl] += 1
+            sx[lbl] += x
+            sy[lbl] += y
+    out = np.empty((k, 2), np.float64)
+    for j in range(k):
+        if n[j] == 0:
+            out[j, 0] = np.nan
+            out[j, 1] = np.nan
+        else:
+            out[j, 0] = sx[j] / n[j] / max(w - 1, 1)
+            out[j, 1] = sy[j] / n[j] / max(h - 1, 1)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def paint(labels, palette, out):  # pragma: no cover
+    """Write ``palette[labels]`` into ``out`` ((H, W, 3) uint8) without temporaries."""
+    h, w = labels.shape
+    for y in range(h):
+        lab = labels[y]
+        row = out[y]
+        for x in range(w):
+            c = lab[x]
+            row[x, 0] = palette[c, 0]
+            row[x, 1] = palette[c, 1]
+            row[x, 2] = palette[c, 2]

@@ -1,0 +1,427 @@
+"""The temporally stable k-means segmenter (the only module that imports scikit-learn).
+
+Per frame, :meth:`Segmenter.segment`:
+
+1. samples a fixed set of pixel positions (drawn once per frame size from the
+   seed, so a static scene gives the fit the same data every frame);
+2. compares the sample's coarse colour histogram and fit error with the
+   previous frame's to detect a hard cut;
+3. fits a fresh ``MiniBatchKMeans`` warm-started from the previous centres
+   (a new estimator per frame, so it never stops adapting), or on the first
+   frame / a cut re-seeds with k-means++ and matches the new centres to the old
+   ones (Hungarian on colour distance) so ids do not shuffle;
+4. every ``refresh_interval`` frames tries a fresh k-means++ palette and adopts
+   it (matched) only if it fits clearly better, so a warm start never stays
+   stuck in a poor local minimum;
+5. labels every pixel in one compiled pass through a colour look-up table with
+   per-pixel hysteresis, counting areas and positions on the way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import warnings
+from typing import Any
+
+import cv2
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from threadpoolctl import ThreadpoolController
+
+from ..config import EngineConfig, validate_section
+from ..errors import EmptyClusterWarning
+from . import kernels
+from .colorspace import LMS_TO_OKLAB_X100, MODES, channel_tables, from_space, to_space
+from .segmentation import Segmentation
+
+__all__ = ["Segmenter"]
+
+log = logging.getLogger(__name__)
+
+_HIST_BITS = 2  # 4 levels per channel -> 64-bin histogram for cut detection
+_ERR_JUMP = 2.5  # fit error this many times the running baseline supports a cut
+
+
+class Segmenter:
+    """Segment video frames by k-means colour clustering, stable from frame to frame.
+
+    ``__init__`` only stores settings; they are validated on the first call to
+    :meth:`segment`.  Learned state carries a trailing underscore.
+
+    Parameters
+    ----------
+    n_clusters : int, default 8
+        Number of clusters k, 2..64.
+    color_space : {"oklab", "lab", "bgr"}, default "oklab"
+        Space the clustering runs in.  Centres are always reported in BGR.
+    seed : int, default 0
+        Random seed; the same seed and frames give identical output.
+    **options
+        Any other field of :class:`vidseg.config.EngineConfig` (``sample_size``,
+        ``max_iter``, ``hysteresis``, ``lut_bits``, ``scene_cut``,
+        ``refresh_interval``, ``refresh_gain``, ``threads``).
+
+    Attributes
+    ----------
+    centers_ : ndarray, shape (k, 3), float32, or None
+        Current centres in the clustering space (None before the first frame).
+    frames_seen_ : int
+        Frames segmented since construction or :meth:`reset`.
+    scene_cuts_ : int
+        Hard cuts detected (palette re-seeded) since construction or reset.
+    refreshes_ : int
+        Times a fresh palette replaced the warm-started one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vidseg import Segmenter
+    >>> seg = Segmenter(n_clusters=3, seed=0)
+    >>> frame = np.zeros((30, 30, 3), np.uint8)
+    >>> frame[:, 10:20] = (255, 0, 0); frame[:, 20:] = (0, 0, 255)
+    >>> res = seg.segment(frame)
+    >>> res.labels.shape, round(float(res.areas.sum()), 6)
+    ((30, 30), 1.0)
+    """
+
+    def __init__(
+        self, n_clusters: int = 8, *, color_space: str = "oklab", seed: int = 0, **options: Any
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.color_space = color_space
+        self.seed = seed
+        self._options = options
+        self._params: EngineConfig | None = None
+        self._reset_state()
+
+    @classmethod
+    def from_config(cls, config: EngineConfig) -> Segmenter:
+        """Build a segmenter from a validated :class:`~vidseg.config.EngineConfig`."""
+        values = dataclasses.asdict(config)
+        return cls(
+            values.pop("n_clusters"),
+            color_space=values.pop("color_space"),
+            seed=values.pop("seed"),
+            **values,
+        )
+
+    # -- public API ------------------------------------------------------------------
+
+    def get_params(self) -> dict[str, Any]:
+        """Return every engine setting as a dict (validated values once segmenting)."""
+        if self._params is not None:
+            return dataclasses.asdict(self._params)
+        return {
+            "n_clusters": self.n_clusters,
+            "color_space": self.color_space,
+            "seed": self.seed,
+            **self._options,
+        }
+
+    def reset(self) -> None:
+        """Forget the palette: the next frame re-seeds with k-means++."""
+        self._reset_state()
+
+    def segment(self, frame: np.ndarray) -> Segmentation:
+        """Segment one frame; frames must be fed in order.
+
+        Parameters
+        ----------
+        frame : ndarray, shape (H, W, 3) uint8 BGR
+            Also accepted: (H, W) or (H, W, 1) grayscale and (H, W, 4) BGRA uint8.
+            The input is never modified.
+
+        Returns
+        -------
+        Segmentation
+
+        Raises
+        ------
+        ValueError
+            Bad frame (dtype, shape, empty) or bad setting (names the setting,
+            its allowed range and the value received).
+        """
+        p = self._validated()
+        image = _as_bgr(frame)
+        h, w = image.shape[:2]
+        if (h, w) != self._shape:
+            self._new_size(h, w, p)
+        sample_bgr = image.reshape(-1, 3)[self._sample_idx]
+        x = to_space(sample_bgr, p.color_space)
+        hist = _histogram(sample_bgr)
+
+        with self._threads.limit(limits=p.threads):
+            cut = self._update_centers(x, hist, p)
+
+        labels = np.empty((h, w), np.uint8)
+        counts = np.empty(p.n_clusters, np.int64)
+        use_prev = self._prev_labels is not None and not cut
+        quant, tables = self._quantiser(sample_bgr, p)
+        kernels.assign_frame(
+            image,
+            p.lut_bits,
+            quant,
+            tables,
+            MODES[p.color_space],
+            LMS_TO_OKLAB_X100,
+            self.centers_,
+            self._inv_sep,
+            np.float32(p.hysteresis),
+            self._lut,
+            self._smooth,
+            int(np.log2(p.denoise_frames)),
+            self._prev_labels if use_prev else labels,
+            use_prev,
+            p.still_threshold,
+            labels,
+            counts,
+        )
+        self._prev_labels = labels
+        # Positions need no per-pixel precision: a grid of ~20k pixels is plenty.
+        stride = max(1, int((h * w / 20000) ** 0.5))
+        centroids = kernels.centroids(labels, p.n_clusters, stride)
+        result = Segmentation(
+            labels=labels,
+            centers=self._centers_bgr,
+            areas=counts / float(h * w),
+            counts=counts,
+            centroids=centroids,
+            scene_cut=cut,
+            inertia=self._inertia,
+            frame_index=self.frames_seen_,
+            color_space=p.color_space,
+        )
+        self.frames_seen_ += 1
+        return result
+
+    # -- state -----------------------------------------------------------------------
+
+    def _reset_state(self) -> None:
+        self.centers_: np.ndarray | None = None
+        self.frames_seen_ = 0
+        self.scene_cuts_ = 0
+        self.refreshes_ = 0
+        self._centers_bgr = np.empty((0, 3), np.float32)
+        self._prev_labels: np.ndarray | None = None
+        self._hist: np.ndarray | None = None
+        self._baseline = 0.0
+        self._inertia = 0.0
+        self._since_refresh = 0
+
+    def _validated(self) -> EngineConfig:
+        if self._params is None:
+            values = {
+                "n_clusters": self.n_clusters,
+                "color_space": self.color_space,
+                "seed": self.seed,
+                **self._options,
+            }
+            self._params = EngineConfig(**validate_section(EngineConfig, values))
+            p = self._params
+            self._lut = np.empty(1 << (3 * p.lut_bits), np.uint16)
+            self._threads = ThreadpoolController()
+            self._shape: tuple[int, int] | None = None
+        return self._params
+
+    def _quantiser(self, sample_bgr: np.ndarray, p: EngineConfig) -> tuple[np.ndarray, np.ndarray]:
+        """Per-frame quantisation of each channel into 2**bits levels, equalised on the sample.
+
+        Levels are contiguous runs of values holding about equal shares of a mix of
+        the sampled pixels and a uniform spread, so colours that many pixels share
+        get narrow levels (often one value each: exact) while no level is wider than
+        twice a uniform quantiser's.  Each level stands for the weighted mean of its
+        values.
+        """
+        n = 1 << p.lut_bits
+        quant = np.empty((3, 256), np.int64)
+        levels = np.zeros((3, n))
+        for c in range(3):
+            # Half the mass spread uniformly bounds every level's width at twice a uniform
+            # quantiser's, so rare colours (small distinct clusters) stay precise too.
+            hist = np.bincount(sample_bgr[:, c], minlength=256) / (2.0 * len(sample_bgr))
+            hist += 0.5 / 256
+            before = np.cumsum(hist) - hist
+            q = np.minimum((before * n / hist.sum()).astype(np.int64), n - 1)
+            quant[c] = q
+            weight = np.bincount(q, weights=hist, minlength=n)
+            mean = np.bincount(q, weights=hist * np.arange(256), minlength=n)
+            used = weight > 0
+            levels[c, used] = mean[used] / weight[used]
+        return quant, channel_tables(levels, p.color_space)
+
+    def _new_size(self, h: int, w: int, p: EngineConfig) -> None:
+        n = h * w
+        rng = np.random.default_rng(p.seed)
+        if n <= p.sample_size:
+            self._sample_idx = np.arange(n)
+        else:
+            self._sample_idx = np.sort(rng.choice(n, size=p.sample_size, replace=False))
+        self._shape = (h, w)
+        self._prev_labels = None
+        self._smooth = np.empty((h, w, 3), np.uint16)
+
+    # -- fitting ---------------------------------------------------------------------
+
+    def _update_centers(self, x: np.ndarray, hist: np.ndarray, p: EngineConfig) -> bool:
+        """Fit this frame's centres; return True when the palette was re-seeded."""
+        old = self.centers_
+        reseed = old is None
+        if old is not None and self._hist is not None and p.scene_cut < 1.0:
+            tv = 0.5 * float(np.abs(hist - self._hist).sum())
+            if tv >= p.scene_cut / 3:  # the fit error is only needed for borderline frames
+                err = float(_nearest(x, old)[1].mean())
+                reseed = tv >= p.scene_cut or err > _ERR_JUMP * max(self._baseline, 1e-6)
+                if reseed:
+                    log.debug(
+                        "scene cut at frame %d (hist distance %.2f, fit error %.1f vs %.1f)",
+                        self.frames_seen_,
+                        tv,
+                        err,
+                        self._baseline,
+                    )
+                    self.scene_cuts_ += 1
+        self._hist = hist
+
+        if reseed:
+            centers = self._fresh(x, p, n_init=3)
+            if old is not None:
+                centers = _match(old, centers)
+            self._since_refresh = 0
+            inertia = float(_nearest(x, centers)[1].mean())
+        else:
+            assert old is not None
+            centers, inertia = self._warm(x, old, p)
+            self._since_refresh += 1
+            if p.refresh_interval and self._since_refresh >= p.refresh_interval:
+                self._since_refresh = 0
+                fresh = self._fresh(x, p, n_init=1, quiet=True)
+                fresh_inertia = float(_nearest(x, fresh)[1].mean())
+                if fresh_inertia < (1.0 - p.refresh_gain) * inertia:
+                    log.debug(
+                        "frame %d: fresh palette fits %.1f%% better, adopted",
+                        self.frames_seen_,
+                        100 * (1 - fresh_inertia / inertia),
+                    )
+                    centers, inertia = _match(centers, fresh), fresh_inertia
+                    self.refreshes_ += 1
+
+        self._set_centers(centers, p)
+        self._inertia = inertia
+        self._baseline = inertia if reseed else 0.8 * self._baseline + 0.2 * inertia
+        return reseed
+
+    def _set_centers(self, centers: np.ndarray, p: EngineConfig) -> None:
+        self.centers_ = np.ascontiguousarray(centers, dtype=np.float32)
+        self._centers_bgr = from_space(self.centers_, p.color_space)
+        self._centers_bgr.setflags(write=False)
+        sep = 2.0 * np.sqrt(((centers[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2))
+        with np.errstate(divide="ignore"):
+            self._inv_sep = np.where(sep > 1e-6, 1.0 / sep, 0.0).astype(np.float32)
+
+    def _fresh(
+        self, x: np.ndarray, p: EngineConfig, *, n_init: int, quiet: bool = False
+    ) -> np.ndarray:
+        """k-means++ on the sample; pads with duplicates when it has < k colours."""
+        k = p.n_clusters
+        distinct = np.unique(x, axis=0)
+        if len(distinct) < k:
+            if not quiet:
+                warnings.warn(
+                    f"frame {self.frames_seen_} has only {len(distinct)} distinct colours for "
+                    f"n_clusters={k}; {k - len(distinct)} clusters stay empty",
+                    EmptyClusterWarning,
+                    stacklevel=5,
+                )
+            # Duplicates never win a pixel: ties go to the lowest id.
+            return distinct[np.resize(np.arange(len(distinct)), k)].astype(np.float32)
+        km = KMeans(
+            n_clusters=k, init="k-means++", n_init=n_init, max_iter=50, random_state=p.seed
+        ).fit(x)
+        return km.cluster_centers_.astype(np.float32)
+
+    def _warm(self, x: np.ndarray, init: np.ndarray, p: EngineConfig) -> tuple[np.ndarray, float]:
+        """Mini-batch steps from the previous centres; returns centres and fit error."""
+        mbk = MiniBatchKMeans(
+            n_clusters=p.n_clusters,
+            init=init,
+            n_init=1,
+            max_iter=p.max_iter,
+            batch_size=len(x),
+            reassignment_ratio=0.0,
+            random_state=p.seed,
+            compute_labels=True,
+            tol=0.0,
+            max_no_improvement=None,
+        ).fit(x)
+        centers = mbk.cluster_centers_.astype(np.float32)
+        counts = np.bincount(mbk.labels_, minlength=p.n_clusters)
+        if counts.min() > 0:
+            return centers, float(mbk.inertia_) / len(x)
+        centers = _refill_empty(x, centers, min_gain=max(p.hysteresis, 1.0) ** 2)
+        return centers, float(_nearest(x, centers)[1].mean())
+
+
+def _as_bgr(frame: np.ndarray) -> np.ndarray:
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"frame must be a numpy array; got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(
+            f"frame must be uint8 (0..255); got dtype {frame.dtype}: convert with "
+            "np.clip(frame, 0, 255).astype(np.uint8)"
+        )
+    if frame.size == 0:
+        raise ValueError(f"frame is empty (shape {frame.shape})")
+    if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
+        return cv2.cvtColor(frame.reshape(frame.shape[:2]), cv2.COLOR_GRAY2BGR)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(
+            f"frame must have shape (H, W, 3) BGR, (H, W) gray or (H, W, 4) BGRA; got {frame.shape}"
+        )
+    return np.ascontiguousarray(frame)
+
+
+def _histogram(sample_bgr: np.ndarray) -> np.ndarray:
+    q = sample_bgr >> (8 - _HIST_BITS)
+    idx = (q[:, 0].astype(np.intp) << (2 * _HIST_BITS)) | (q[:, 1] << _HIST_BITS) | q[:, 2]
+    return np.bincount(idx, minlength=1 << (3 * _HIST_BITS)) / len(idx)
+
+
+def _nearest(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre index and squared distance for each row of ``x``."""
+    x64 = x.astype(np.float64, copy=False)
+    c64 = centers.astype(np.float64, copy=False)
+    d2 = (x64 * x64).sum(axis=1)[:, None] - 2.0 * (x64 @ c64.T) + (c64 * c64).sum(axis=1)
+    idx = d2.argmin(axis=1)
+    return idx, np.maximum(d2[np.arange(len(x)), idx], 0.0)
+
+
+def _match(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Reorder ``new`` so each centre takes the id of the old centre it is closest to."""
+    cost = ((old[:, None, :] - new[None, :, :]) ** 2).sum(axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    out = np.empty_like(new)
+    out[rows] = new[cols]
+    return out
+
+
+def _refill_empty(x: np.ndarray, centers: np.ndarray, min_gain: float) -> np.ndarray:
+    """Move clusters that own no sampled pixel onto the worst-fitted pixels.
+
+    Deterministic (largest remaining error first); a cluster stays put when no
+    pixel is farther than ``min_gain`` (squared distance) from its centre, as in
+    a frame with fewer colours than clusters.
+    """
+    idx, d2 = _nearest(x, centers)
+    empty = np.flatnonzero(np.bincount(idx, minlength=len(centers)) == 0)
+    centers = centers.copy()
+    for j in empty:
+        worst = int(d2.argmax())
+        if d2[worst] <= min_gain:
+            break
+        centers[j] = x[worst]
+        d2 = np.minimum(d2, ((x - centers[j]) ** 2).sum(axis=1))
+    return centers

@@ -1,0 +1,78 @@
+"""The vidseg exception tree.
+
+Every error vidseg raises derives from :class:`VidsegError` and also from the
+builtin a caller would naturally catch::
+
+    VidsegError
+    ├── ConfigError(VidsegError, ValueError)        bad config key or value
+    ├── SourceOpenError(VidsegError, OSError)       input missing, unreadable, not a video
+    ├── SourceReadError(VidsegError, OSError)       input broke mid-stream (corrupt, unplugged)
+    ├── SinkError(VidsegError, OSError)             output cannot be opened or written
+    │   └── EncoderNotFoundError(SinkError)         asked-for codec is not available
+    ├── ClosedError(VidsegError, RuntimeError)      a source/sink used after close()
+    └── Interrupted(VidsegError, KeyboardInterrupt-like, via signum)
+
+Warnings:
+
+    EmptyClusterWarning(UserWarning)   a frame has fewer distinct colours than clusters
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClosedError",
+    "ConfigError",
+    "EmptyClusterWarning",
+    "EncoderNotFoundError",
+    "Interrupted",
+    "SinkError",
+    "SourceOpenError",
+    "SourceReadError",
+    "VidsegError",
+]
+
+
+class VidsegError(Exception):
+    """Base class of every error raised by vidseg."""
+
+
+class ConfigError(VidsegError, ValueError):
+    """A configuration key or value is invalid; the message names key, range and value."""
+
+
+class SourceOpenError(VidsegError, OSError):
+    """An input could not be opened (missing, unreadable, not a video, no frames)."""
+
+
+class SourceReadError(VidsegError, OSError):
+    """An input failed while being read (truncated or corrupt data, device lost)."""
+
+
+class SinkError(VidsegError, OSError):
+    """An output could not be opened, written or finalised."""
+
+
+class EncoderNotFoundError(SinkError):
+    """The requested encoder is not available; the message lists those that are."""
+
+
+class ClosedError(VidsegError, RuntimeError):
+    """A source or sink was used after it was closed."""
+
+
+class Interrupted(VidsegError):
+    """A run was stopped by a signal (SIGINT or SIGTERM) after finalising its outputs.
+
+    Parameters
+    ----------
+    signum : int
+        The signal that stopped the run.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+
+
+class EmptyClusterWarning(UserWarning):
+    """A frame has fewer distinct colours than clusters; the extra clusters stay empty."""
