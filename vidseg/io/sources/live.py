@@ -1,0 +1,289 @@
+"""Live sources (network streams, cameras) and the reconnect loop they share."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Generator, Iterator
+from fractions import Fraction
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import av
+import av.error
+import cv2
+import numpy as np
+
+from ...errors import SourceOpenError, SourceReadError
+from ...frames import Frame, StreamInfo
+from ._base import SizeKeeper, SourceBase
+
+__all__ = ["MAX_BACKOFF_S", "STREAM_SCHEMES", "CameraSource", "LiveSource", "NetworkSource"]
+
+logger = logging.getLogger(__name__)
+
+STREAM_SCHEMES = ("rtsp", "rtmp", "http", "https", "udp", "tcp")
+MAX_BACKOFF_S = 10.0
+LIVE_TIME_BASE = Fraction(1, 1000)
+
+# What a broken connection raises: FFmpeg errors from PyAV, OSError from sockets and
+# from our own read failures (SourceReadError is an OSError).
+_READ_ERRORS = (av.error.FFmpegError, OSError)
+
+
+class LiveSource(SourceBase):
+    """Base of live sources: first frame at construction, reconnect with backoff.
+
+    Subclasses implement ``_connect()`` (open the handle or raise
+    :class:`~vidseg.errors.SourceOpenError`), ``_read()`` (yield BGR images until
+    the input ends; raise on failure) and ``_disconnect()`` (idempotent).
+
+    When a read fails or the input ends, the source disconnects and tries again
+    up to ``reconnect_attempts`` times, waiting ``reconnect_backoff`` seconds
+    before the first attempt and doubling the wait each time (at most
+    :data:`MAX_BACKOFF_S`); each attempt is logged at WARNING.  An attempt
+    succeeds when the new connection delivers a frame; ``reconnects`` counts
+    those.  When the attempts run out it raises
+    :class:`~vidseg.errors.SourceReadError`.  Frames of another size than the
+    first are resized to it (logged once at WARNING) so sinks keep one size.
+
+    Frames are timed by arrival (``time.monotonic()`` since the first frame, in
+    milliseconds, strictly increasing), because stream timestamps restart on a
+    reconnect.  ``close()`` from another thread interrupts a backoff wait.
+    """
+
+    def __init__(self, name: str, *, reconnect_attempts: int, reconnect_backoff: float) -> None:
+        super().__init__()
+        if reconnect_attempts < 0:
+            raise ValueError(f"reconnect_attempts must be >= 0, got {reconnect_attempts!r}")
+        if not reconnect_backoff >= 0:
+            raise ValueError(f"reconnect_backoff must be >= 0, got {reconnect_backoff!r}")
+        self.reconnect_attempts = reconnect_attempts
+        self.reconnect_backoff = reconnect_backoff
+        self.reconnects = 0
+        self._stop = threading.Event()
+        self._fps = 0.0
+        self.info = StreamInfo(width=0, height=0, fps=0.0, live=True, name=name)
+        self._connect()
+        try:
+            self._reader = self._read()
+            self._first = next(self._reader)
+        except StopIteration:
+            self._disconnect()
+            raise SourceOpenError(f"{name!r} ended before its first frame") from None
+        except _READ_ERRORS as exc:
+            self._disconnect()
+            raise SourceOpenError(f"cannot read from {name!r}: {_reason(exc)}") from None
+        height, width = self._first.shape[:2]
+        self._keep = SizeKeeper(width, height, name)
+        self.info = StreamInfo(width=width, height=height, fps=self._fps, frame_count=None,
+                               time_base=LIVE_TIME_BASE, live=True, name=name)
+
+    def _frames(self) -> Iterator[Frame]:
+        start: float | None = None
+        last = -1
+        for index, image in enumerate(self._images()):
+            now = time.monotonic()
+            start = now if start is None else start
+            pts = max(round((now - start) * 1000), last + 1)
+            last = pts
+            yield Frame(image=self._keep(image), index=index, time_s=pts / 1000, pts=pts,
+                        captured_at=now)
+
+    def _images(self) -> Iterator[np.ndarray]:
+        reader: Iterator[np.ndarray] | None = itertools.chain([self._first], self._reader)
+        while reader is not None:
+            try:
+                yield from reader
+                reason = "end of stream"
+            except _READ_ERRORS as exc:
+                reason = _reason(exc)
+            reader = self._reconnect(reason)
+
+    def _reconnect(self, reason: str) -> Iterator[np.ndarray] | None:
+        """Re-open with backoff; return a reader, ``None`` if closed, or raise."""
+        self._disconnect()
+        name, total = self.info.name, self.reconnect_attempts
+        delay = self.reconnect_backoff
+        for attempt in range(1, total + 1):
+            logger.warning("%r: %s; reconnect attempt %d/%d in %.2f s", name, reason, attempt,
+                           total, delay)
+            if self._stop.wait(delay) or self._closed:
+                return None
+            try:
+                self._connect()
+                self._reader = self._read()
+                first = next(self._reader)
+            except StopIteration:
+                reason = "reconnected but the stream ended before a frame"
+                self._disconnect()
+            except _READ_ERRORS as exc:
+                reason = _reason(exc)
+                self._disconnect()
+            else:
+                self.reconnects += 1
+                logger.info("%r: reconnected (attempt %d/%d)", name, attempt, total)
+                return itertools.chain([first], self._reader)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+        raise SourceReadError(f"{name!r}: stream lost ({reason}); gave up after {total} "
+                              f"reconnect attempts")
+
+    def _interrupt(self) -> None:
+        self._stop.set()
+
+    def _release(self) -> None:
+        self._reader.close()
+        self._disconnect()
+
+    def _connect(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _read(self) -> Generator[np.ndarray, None, None]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _disconnect(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class NetworkSource(LiveSource):
+    """A network stream read with PyAV: ``rtsp:// rtmp:// http(s):// udp:// tcp://``.
+
+    RTSP runs over TCP.  The connection opens in the constructor; see
+    :class:`LiveSource` for the reconnect, resize and timing policy.
+
+    Parameters
+    ----------
+    url : str
+        Stream URL (a password in it is masked in ``info.name`` and logs).
+    reconnect_attempts : int
+        Re-open attempts per outage before giving up.
+    reconnect_backoff : float
+        First wait in seconds; doubles per attempt, capped at 10 s.
+    timeout : float
+        Seconds to wait for the connection or for data before failing.
+
+    Raises
+    ------
+    SourceOpenError
+        Unsupported scheme, unreachable stream, no video, no first frame.
+
+    Examples
+    --------
+    >>> with NetworkSource("rtsp://192.168.1.20/stream1") as src:  # doctest: +SKIP
+    ...     for frame in src:
+    ...         ...
+    """
+
+    def __init__(self, url: str, *, reconnect_attempts: int = 5, reconnect_backoff: float = 0.5,
+                 timeout: float = 5.0) -> None:
+        scheme = urlsplit(url).scheme.lower()
+        self.url = url
+        self.timeout = timeout
+        self._container: Any = None
+        if scheme not in STREAM_SCHEMES:
+            self.info = StreamInfo(width=0, height=0, fps=0.0, live=True, name=_mask(url))
+            raise SourceOpenError(f"unsupported stream URL {_mask(url)!r}; use one of "
+                                  f"{', '.join(s + '://' for s in STREAM_SCHEMES)}")
+        super().__init__(_mask(url), reconnect_attempts=reconnect_attempts,
+                         reconnect_backoff=reconnect_backoff)
+
+    def _connect(self) -> None:
+        options = {"rtsp_transport": "tcp"} if self.url.lower().startswith("rtsp") else {}
+        try:
+            container = av.open(self.url, options=options, timeout=(self.timeout, self.timeout))
+        except _READ_ERRORS as exc:
+            raise SourceOpenError(f"cannot open stream {self.info.name!r} "
+                                  f"(PyAV/FFmpeg: {_reason(exc)})") from None
+        if not container.streams.video:
+            container.close()
+            raise SourceOpenError(f"stream {self.info.name!r} has no video")
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate
+        self._fps = float(rate) if rate else self._fps
+        self._container = container
+
+    def _read(self) -> Generator[np.ndarray, None, None]:
+        stream = self._container.streams.video[0]
+        for packet in self._container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError as exc:  # damaged packet: skip it, keep the link
+                logger.debug("%r: undecodable packet skipped: %s", self.info.name, exc)
+                continue
+            for vf in frames:
+                yield vf.to_ndarray(format="bgr24")
+
+    def _disconnect(self) -> None:
+        container, self._container = self._container, None
+        if container is not None:
+            container.close()
+
+
+class CameraSource(LiveSource):
+    """A local camera read with OpenCV's ``cv2.VideoCapture``.
+
+    The device opens in the constructor; see :class:`LiveSource` for the
+    reconnect (an unplugged camera), resize and timing policy.
+
+    Parameters
+    ----------
+    index : int
+        Device index (``0`` is the first camera).
+    width, height, fps : optional
+        Capture settings to request; the camera may choose others.
+    reconnect_attempts, reconnect_backoff
+        As for :class:`NetworkSource`.
+
+    Examples
+    --------
+    >>> with CameraSource(0, width=1280, height=720) as cam:  # doctest: +SKIP
+    ...     frame = next(iter(cam))
+    """
+
+    def __init__(self, index: int, *, width: int | None = None, height: int | None = None,
+                 fps: float | None = None, reconnect_attempts: int = 5,
+                 reconnect_backoff: float = 0.5) -> None:
+        self.index = index
+        self._request = {cv2.CAP_PROP_FRAME_WIDTH: width, cv2.CAP_PROP_FRAME_HEIGHT: height,
+                         cv2.CAP_PROP_FPS: fps}
+        self._cap: Any = None
+        super().__init__(f"camera {index}", reconnect_attempts=reconnect_attempts,
+                         reconnect_backoff=reconnect_backoff)
+
+    def _connect(self) -> None:
+        cap = cv2.VideoCapture(self.index)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceOpenError(f"cannot open camera {self.index!r} (OpenCV VideoCapture); "
+                                  "check that it is connected and not used by another program")
+        for prop, value in self._request.items():
+            if value is not None:
+                cap.set(prop, float(value))
+        self._fps = cap.get(cv2.CAP_PROP_FPS) or self._fps
+        self._cap = cap
+
+    def _read(self) -> Generator[np.ndarray, None, None]:
+        while True:
+            ok, image = self._cap.read()
+            if not ok or image is None:
+                raise SourceReadError(f"camera {self.index!r}: read failed")
+            yield image
+
+    def _disconnect(self) -> None:
+        cap, self._cap = self._cap, None
+        if cap is not None:
+            cap.release()
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _mask(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

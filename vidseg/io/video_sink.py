@@ -1,0 +1,487 @@
+"""Write rendered frames to a video file that survives crashes and plays in browsers.
+
+:class:`VideoFileSink` encodes ``FrameResult.view`` with PyAV, keeping the
+input's timestamps (every frame written exactly once) and its audio.  It writes
+to ``<stem>.partial<suffix>`` first, in a form that stays playable if the
+process dies (fragmented MP4, or Matroska/AVI written progressively), and only
+on a successful :meth:`~VideoFileSink.close` turns that into the final file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import av
+import av.error
+import cv2
+import numpy as np
+
+from ..errors import ClosedError, EncoderNotFoundError, SinkError
+from ..frames import FrameResult, StreamInfo
+
+__all__ = ["COMMON_ENCODERS", "CONTAINERS", "VideoFileSink", "available_encoders"]
+
+logger = logging.getLogger(__name__)
+
+#: Output extension -> FFmpeg muxer.
+CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+#: Video encoders worth suggesting, in order of preference.
+COMMON_ENCODERS = ("libx264", "libx265", "libopenh264", "mpeg4", "libvpx-vp9", "libsvtav1",
+                   "libaom-av1", "ffv1", "mjpeg")
+_FRAGMENTED = {".mp4", ".mov"}
+# Fragmented MP4: a moov up front and a self-contained fragment at least every 0.5 s,
+# flushed to disk at once, so a killed process leaves a playable file.
+_FRAG_OPTIONS = {"movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
+                 "frag_duration": "500000"}
+_KEYFRAME_INTERVAL_S = 2.0
+
+
+def available_encoders() -> list[str]:
+    """Return the video encoders among :data:`COMMON_ENCODERS` this FFmpeg build has."""
+    return [name for name in COMMON_ENCODERS if _video_encoder(name) is not None]
+
+
+def _video_encoder(name: str) -> av.Codec | None:
+    if name not in av.codecs_available:
+        return None
+    try:
+        codec = av.Codec(name, "w")
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        return None
+    return codec if codec.type == "video" else None
+
+
+class VideoFileSink:
+    """Encode results to a video file (default: browser-playable H.264 MP4).
+
+    Lifecycle: ``open(info)`` → ``write(result)`` per frame → ``close()`` on
+    success or ``abort()`` after an error; as a context manager, leaving the
+    block normally closes and leaving it by an exception aborts.  Everything
+    that can be checked before work (directory, existing output, container,
+    encoder) is checked in the constructor.
+
+    Timestamps are the input's: the output time base is ``info.time_base`` and
+    each frame's PTS is ``result.frame.pts`` (a missing or non-increasing PTS
+    becomes the previous plus one, logged at DEBUG), so every frame is written
+    exactly once at its own time, never duplicated or dropped to force a
+    constant rate.  H.264 and H.265 are encoded without B-frames, so decode
+    order is presentation order and even the fragmented partial file carries
+    the input's exact timestamps.  Odd sizes are padded by one replicated
+    row/column (yuv420p needs even sizes).  The encoder is sized by the first
+    view written; later views of another size are resized to it (logged once
+    at WARNING).  A sink is used from one thread.
+
+    Audio packets in ``result.frame.packets`` are copied to the output when
+    ``keep_audio`` and ``info.audio`` is set; if the container cannot hold that
+    codec they are transcoded to AAC (Opus for .webm), logged at WARNING.
+
+    Crash safety: frames go to ``<stem>.partial<suffix>``, flushed per packet;
+    .mp4/.mov partials are fragmented MP4 (a fragment at least every 0.5 s), so
+    even ``kill -9`` leaves a playable file.  ``close()`` remuxes an MP4/MOV
+    partial into the final path with ``+faststart`` (a normal seekable MP4) and
+    deletes it, or renames other containers.  ``abort()`` finalises and keeps
+    the partial file and never creates the final one.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file; the extension (.mp4 .mov .mkv .webm .avi) picks the container.
+    codec : str
+        FFmpeg video encoder; there is no silent fallback to another one.
+    crf : int
+        Constant rate factor (quality) for x264, x265, VP9 and AV1 encoders.
+    preset : str
+        Speed preset for x264 and x265.
+    overwrite : bool
+        Replace an existing output file.
+    keep_audio : bool
+        Copy the input's audio.
+
+    Raises
+    ------
+    SinkError
+        Missing or unwritable directory, existing output, unknown container, or
+        a codec the container cannot hold.
+    EncoderNotFoundError
+        ``codec`` is not an available video encoder; the message lists those that are.
+
+    Examples
+    --------
+    >>> with VideoFileSink("out.mp4") as sink:  # doctest: +SKIP
+    ...     sink.open(source.info)
+    ...     for result in results:
+    ...         sink.write(result)
+    """
+
+    def __init__(self, path: str | Path, *, codec: str = "libx264", crf: int = 23,
+                 preset: str = "veryfast", overwrite: bool = False,
+                 keep_audio: bool = True) -> None:
+        self.path = Path(path)
+        self.codec, self.crf, self.preset = codec, crf, preset
+        self.overwrite, self.keep_audio = overwrite, keep_audio
+        self.frames_written = 0
+        name = str(self.path)
+        parent = self.path.parent
+        if not parent.is_dir():
+            raise SinkError(f"output directory {str(parent)!r} does not exist; create it or "
+                            f"choose another output path than {name!r}")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise SinkError(f"output directory {str(parent)!r} is not writable; choose "
+                            f"another output path than {name!r}")
+        if self.path.is_dir():
+            raise SinkError(f"output {name!r} is a directory; give a file name such as "
+                            f"{str(self.path / 'out.mp4')!r}")
+        if self.path.exists() and not overwrite:
+            raise SinkError(f"output {name!r} already exists; pass --overwrite to replace it")
+        suffix = self.path.suffix.lower()
+        if suffix not in CONTAINERS:
+            raise SinkError(f"unsupported output container {self.path.suffix!r} for {name!r}; "
+                            f"use one of {', '.join(CONTAINERS)}")
+        self._format = CONTAINERS[suffix]
+        encoder = _video_encoder(codec)
+        if encoder is None:
+            raise EncoderNotFoundError(
+                f"video encoder {codec!r} is not available in this FFmpeg build (PyAV "
+                f"{av.__version__}); available: {', '.join(available_encoders()) or 'none'}")
+        self._supported = _supported_codecs(self._format)
+        if encoder.name not in self._supported:
+            fits = [c for c in available_encoders() if c in self._supported]
+            raise SinkError(f"codec {codec!r} cannot be stored in {suffix} ({name!r}); use "
+                            f"one of {', '.join(fits)} or another container")
+        self.partial_path = self.path.with_name(f"{self.path.stem}.partial{self.path.suffix}")
+        self._container: Any = None
+        self._video: Any = None
+        self._audio: _AudioPassThrough | None = None
+        self._info: StreamInfo | None = None
+        self._size: tuple[int, int] | None = None
+        self._last_pts: int | None = None
+        self._resize_warned = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open" if self._container is not None else "new"
+        return f"<VideoFileSink {str(self.path)!r} {self.codec} {state}>"
+
+    def __enter__(self) -> VideoFileSink:
+        if self._closed:
+            raise ClosedError(f"video sink {str(self.path)!r} is closed")
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    @property
+    def closed(self) -> bool:
+        """``True`` after :meth:`close` or :meth:`abort`."""
+        return self._closed
+
+    def open(self, info: StreamInfo) -> None:
+        """Create the partial file for a stream described by ``info``.
+
+        Raises
+        ------
+        SinkError
+            The partial file cannot be created.
+        """
+        if self._closed:
+            raise ClosedError(f"video sink {str(self.path)!r} is closed")
+        if self._container is not None:
+            raise SinkError(f"video sink {str(self.path)!r} is already open")
+        if self.partial_path.exists():
+            logger.warning("replacing leftover partial file %r", str(self.partial_path))
+        options = {"flush_packets": "1"}
+        if self.path.suffix.lower() in _FRAGMENTED:
+            options.update(_FRAG_OPTIONS)
+        try:
+            self._container = av.open(str(self.partial_path), "w", format=self._format,
+                                      container_options=options)
+        except (av.error.FFmpegError, OSError) as exc:
+            raise SinkError(f"cannot create {str(self.partial_path)!r}: {_reason(exc)}") from None
+        self._info = info
+        logger.info("writing %s to partial file %r until the run completes", self.codec,
+                    str(self.partial_path))
+
+    def write(self, result: FrameResult) -> None:
+        """Encode ``result.view`` at ``result.frame``'s timestamp and mux its audio packets.
+
+        Raises
+        ------
+        ClosedError
+            The sink is closed.
+        SinkError
+            Not opened, or encoding/writing failed.
+        """
+        if self._closed:
+            raise ClosedError(f"video sink {str(self.path)!r} is closed")
+        if self._container is None:
+            raise SinkError(f"video sink {str(self.path)!r} is not open; call open(info) first")
+        image = self._prepare(result.view)
+        try:
+            if self._video is None:
+                self._add_streams(image)
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts = self._next_pts(result.frame.pts, result.frame.time_s)
+            frame.time_base = self._video.codec_context.time_base
+            self._container.mux(self._video.encode(frame))
+            if self._audio is not None:
+                for packet in result.frame.packets:
+                    self._audio.write(packet)
+        except (av.error.FFmpegError, OSError) as exc:
+            raise SinkError(f"writing frame {result.frame.index} to "
+                            f"{str(self.partial_path)!r} failed: {_reason(exc)}") from exc
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finalise and move the output into place; a second call does nothing.
+
+        Raises
+        ------
+        SinkError
+            Finalising failed; the partial file is kept and named in the message.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if not self._finish():
+            return
+        if self.path.exists() and not self.overwrite:
+            raise SinkError(f"output {str(self.path)!r} appeared while writing; the result is "
+                            f"kept in {str(self.partial_path)!r}")
+        if self.path.suffix.lower() in _FRAGMENTED:
+            self._remux_faststart()
+            self.partial_path.unlink()
+        else:
+            os.replace(self.partial_path, self.path)
+        logger.info("wrote %d frames to %r", self.frames_written, str(self.path))
+
+    def abort(self) -> None:
+        """Stop after an interruption or error: keep what was written in the partial file.
+
+        The partial file is finalised (playable) and left in place; the final
+        output is not created.  Logs at WARNING where it is and how many frames
+        it holds.  Does nothing after :meth:`close`.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            kept = self._finish()
+        except SinkError as exc:
+            logger.warning("%s", exc)
+            return
+        if kept:
+            logger.warning("output not completed: %d frames kept in partial file %r",
+                           self.frames_written, str(self.partial_path))
+
+    # -- internals -------------------------------------------------------------
+
+    def _finish(self) -> bool:
+        """Flush encoders and close the container; ``False`` if there is nothing to keep."""
+        container, self._container = self._container, None
+        if container is None:
+            return False
+        if self._video is None:  # opened, but not a single frame written
+            with contextlib.suppress(av.error.FFmpegError, OSError):
+                container.close()
+            self.partial_path.unlink(missing_ok=True)
+            logger.warning("no frames were written; %r not created", str(self.path))
+            return False
+        error: BaseException | None = None
+        try:
+            container.mux(self._video.encode(None))
+            if self._audio is not None:
+                self._audio.flush()
+        except (av.error.FFmpegError, OSError) as exc:
+            error = exc
+        try:
+            container.close()
+        except (av.error.FFmpegError, OSError) as exc:
+            error = error or exc
+        if error is not None:
+            raise SinkError(f"finalising {str(self.partial_path)!r} failed: {_reason(error)}; "
+                            f"the frames written so far are in it") from error
+        return True
+
+    def _prepare(self, view: np.ndarray) -> np.ndarray:
+        if view.ndim != 3 or view.shape[2] != 3 or view.dtype != np.uint8:
+            raise SinkError(f"video sink {str(self.path)!r} needs (H, W, 3) uint8 BGR views, "
+                            f"got {view.dtype} array of shape {view.shape}")
+        h, w = view.shape[:2]
+        if self._size is None:
+            self._size = (w, h)
+        elif (w, h) != self._size:
+            if not self._resize_warned:
+                self._resize_warned = True
+                logger.warning("view size changed from %dx%d to %dx%d; resizing to %dx%d",
+                               *self._size, w, h, *self._size)
+            view = cv2.resize(view, self._size, interpolation=cv2.INTER_AREA)
+            h, w = view.shape[:2]
+        if h % 2 or w % 2:
+            view = cv2.copyMakeBorder(view, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+        return np.ascontiguousarray(view)
+
+    def _add_streams(self, image: np.ndarray) -> None:
+        assert self._info is not None
+        info = self._info
+        fps = info.fps if info.fps and info.fps > 0 else 25.0
+        time_base = info.time_base or Fraction(1, round(fps * 1000))
+        rate = Fraction(fps).limit_denominator(1001000)
+        stream = self._container.add_stream(self.codec, rate=rate,
+                                            options=_encoder_options(self.codec, self.crf,
+                                                                     self.preset))
+        ctx = stream.codec_context
+        stream.width, stream.height = image.shape[1], image.shape[0]
+        stream.pix_fmt = _pix_fmt(self.codec)
+        ctx.time_base = time_base
+        stream.time_base = time_base
+        ctx.gop_size = max(1, round(_KEYFRAME_INTERVAL_S * fps))
+        if self.codec in ("mpeg4", "mjpeg"):
+            ctx.bit_rate = int(0.15 * image.shape[0] * image.shape[1] * fps)
+        self._video = stream
+        if self.keep_audio and info.audio is not None:
+            self._audio = _AudioPassThrough(self._container, info.audio, self._supported,
+                                            self.path.suffix.lower())
+
+    def _next_pts(self, pts: int | None, time_s: float) -> int:
+        tb = self._video.codec_context.time_base
+        if pts is None:
+            pts = round(time_s / tb)
+            logger.debug("frame without pts at %.3f s: using %d", time_s, pts)
+        if self._last_pts is not None and pts <= self._last_pts:
+            logger.debug("non-increasing pts %d after %d: using %d", pts, self._last_pts,
+                         self._last_pts + 1)
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        return pts
+
+    def _remux_faststart(self) -> None:
+        """Stream-copy the fragmented partial file into a normal ``+faststart`` file."""
+        src = str(self.partial_path)
+        try:
+            with av.open(src) as inp, av.open(
+                    str(self.path), "w", format=self._format,
+                    container_options={"movflags": "+faststart"}) as out:
+                mapping = {s.index: out.add_stream_from_template(s, opaque=True)
+                           for s in inp.streams
+                           if s.type in ("video", "audio")}
+                for packet in inp.demux(*[inp.streams[i] for i in mapping]):
+                    if packet.dts is None:
+                        continue
+                    packet.stream = mapping[packet.stream.index]
+                    out.mux(packet)
+        except (av.error.FFmpegError, OSError) as exc:
+            self.path.unlink(missing_ok=True)
+            raise SinkError(f"could not finalise {str(self.path)!r} ({_reason(exc)}); the "
+                            f"complete output is kept in {src!r}") from exc
+
+
+class _AudioPassThrough:
+    """Copy audio packets into the output, or transcode them if the container can't hold them."""
+
+    def __init__(self, container: Any, template: Any, supported: set[str], suffix: str) -> None:
+        self._container = container
+        ctx = template.codec_context
+        self._decoder: Any = None
+        self._bsf: Any = None
+        if ctx.name in supported:
+            self.stream = container.add_stream_from_template(template)
+            if ctx.name == "aac" and not ctx.extradata and suffix != ".mkv":
+                # ADTS AAC (as in AVI or MPEG-TS).  Fragmented MP4 and AVI write the AAC
+                # config in their header, before the muxer's own ADTS conversion could
+                # find it, so convert here.  (Matroska converts by itself, and giving it
+                # both corrupts its header.)
+                self.stream.codec_context.extradata = _aac_config(ctx)
+                self._bsf = av.BitStreamFilterContext("aac_adtstoasc", template)
+            return
+        target = "libopus" if suffix == ".webm" else "aac"
+        rate = ctx.sample_rate
+        if target == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
+            rate = 48000
+        self.stream = container.add_stream(target, rate=rate)
+        self.stream.layout = ctx.layout
+        self._decoder = av.CodecContext.create(ctx.name, "r")
+        self._decoder.extradata = ctx.extradata
+        self._decoder.sample_rate = ctx.sample_rate
+        self._decoder.layout = ctx.layout
+        self._in_rate = ctx.sample_rate
+        logger.warning("%s cannot hold %s audio; transcoding it to %s", suffix, ctx.name, target)
+
+    def write(self, packet: Any) -> None:
+        if packet.dts is None or not packet.size:
+            return
+        if self._decoder is None:
+            for out in self._bsf.filter(packet) if self._bsf is not None else (packet,):
+                out.stream = self.stream  # mux rescales from the packet's own time base
+                self._container.mux(out)
+            return
+        time_base = packet.time_base
+        for frame in self._decoder.decode(packet):
+            if frame.pts is not None:  # decoded in the input's time base: rescale to samples
+                frame.pts = round(frame.pts * time_base * self._in_rate)
+            frame.time_base = Fraction(1, self._in_rate)
+            self._container.mux(self.stream.encode(frame))  # PyAV resamples and re-chunks
+
+    def flush(self) -> None:
+        if self._decoder is not None:
+            for frame in self._decoder.decode(None):
+                self._container.mux(self.stream.encode(frame))
+            self._container.mux(self.stream.encode(None))
+
+
+_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000,
+              7350)
+_AAC_OBJECT = {"Main": 1, "LC": 2, "SSR": 3, "LTP": 4}
+
+
+def _aac_config(ctx: Any) -> bytes:
+    """Return the 2-byte AudioSpecificConfig of an ADTS AAC stream (HE-AAC: implicit SBR)."""
+    rate = ctx.sample_rate
+    if rate not in _AAC_RATES:
+        raise SinkError(f"cannot copy AAC audio at {rate!r} Hz; pass keep_audio=False")
+    obj = _AAC_OBJECT.get(ctx.profile or "LC", 2)
+    channels = min(ctx.channels, 7)
+    config: int = (obj << 11) | (_AAC_RATES.index(rate) << 7) | (channels << 3)
+    return config.to_bytes(2, "big")
+
+
+def _encoder_options(codec: str, crf: int, preset: str) -> dict[str, str]:
+    if codec == "libx264":
+        return {"crf": str(crf), "preset": preset, "profile": "high", "bf": "0"}
+    if codec == "libx265":
+        return {"crf": str(crf), "preset": preset, "x265-params": "log-level=error:bframes=0"}
+    if codec == "libvpx-vp9":
+        return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8",
+                "row-mt": "1"}
+    if codec in ("libsvtav1", "libaom-av1"):
+        speed = {"libsvtav1": ("preset", "10"), "libaom-av1": ("cpu-used", "8")}[codec]
+        return {"crf": str(crf), speed[0]: speed[1]}
+    return {}
+
+
+def _pix_fmt(codec: str) -> str:
+    if codec == "mjpeg":  # full-range 4:2:0, the only 4:2:0 form MJPEG accepts by default
+        return "yuvj420p"
+    formats = [f.name for f in (av.Codec(codec, "w").video_formats or ())]
+    if not formats or "yuv420p" in formats:
+        return "yuv420p"
+    return "yuvj420p" if "yuvj420p" in formats else formats[0]
+
+
+def _supported_codecs(fmt: str) -> set[str]:
+    with av.open(io.BytesIO(), "w", format=fmt) as probe:
+        return set(probe.supported_codecs)
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
