@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import ClosedError, EncoderNotFoundError, SinkError
 from ..frames import FrameResult, StreamInfo
+from ._partial import check_output_file, partial_path
 
 __all__ = ["COMMON_ENCODERS", "CONTAINERS", "VideoFileSink", "available_encoders"]
 
@@ -128,18 +129,7 @@ class VideoFileSink:
         self.overwrite, self.keep_audio = overwrite, keep_audio
         self.frames_written = 0
         name = str(self.path)
-        parent = self.path.parent
-        if not parent.is_dir():
-            raise SinkError(f"output directory {str(parent)!r} does not exist; create it or "
-                            f"choose another output path than {name!r}")
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise SinkError(f"output directory {str(parent)!r} is not writable; choose "
-                            f"another output path than {name!r}")
-        if self.path.is_dir():
-            raise SinkError(f"output {name!r} is a directory; give a file name such as "
-                            f"{str(self.path / 'out.mp4')!r}")
-        if self.path.exists() and not overwrite:
-            raise SinkError(f"output {name!r} already exists; pass --overwrite to replace it")
+        check_output_file(self.path, overwrite=overwrite)
         suffix = self.path.suffix.lower()
         if suffix not in CONTAINERS:
             raise SinkError(f"unsupported output container {self.path.suffix!r} for {name!r}; "
@@ -155,7 +145,7 @@ class VideoFileSink:
             fits = [c for c in available_encoders() if c in self._supported]
             raise SinkError(f"codec {codec!r} cannot be stored in {suffix} ({name!r}); use "
                             f"one of {', '.join(fits)} or another container")
-        self.partial_path = self.path.with_name(f"{self.path.stem}.partial{self.path.suffix}")
+        self.partial_path = partial_path(self.path)
         self._container: Any = None
         self._video: Any = None
         self._audio: _AudioPassThrough | None = None

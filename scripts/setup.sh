@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set up vidseg on a fresh Debian machine: system libraries, a virtualenv, the package.
+# Sourced by demo.sh and test.sh.  VENV (default .venv) picks the environment;
+# EXTRAS=test adds the test tools and the system programs the tests use (ffmpeg).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "setup: installing Debian packages: $*" >&2
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+missing=()
+# opencv-python needs libGL and GLib at import time.
+ldconfig -p 2>/dev/null | grep -q 'libGL.so.1' || missing+=(libgl1)
+ldconfig -p 2>/dev/null | grep -q 'libglib-2.0.so.0' || missing+=(libglib2.0-0)
+"$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if [ "${EXTRAS:-}" = "test" ]; then
+    command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    apt_install "${missing[@]}"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+spec="$ROOT"
+[ -n "${EXTRAS:-}" ] && spec="$ROOT[$EXTRAS]"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec"

@@ -1,0 +1,157 @@
+"""The runner: ordered lossless files, live dropping, errors, stop, truncated input."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from media import cv2_read, frames, media
+
+from vidseg import Segmenter, SinkError, SourceReadError
+from vidseg.frames import FrameResult, StreamInfo
+from vidseg.io.sources import ArraySource, VideoFileSource
+from vidseg.io.video_sink import VideoFileSink
+from vidseg.pipeline import RunSummary, run
+
+
+class RecordingSink:
+    """Keeps what it is given, to check order and completeness."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.results: list[FrameResult] = []
+        self.state = "new"
+        self.fail_at = fail_at
+
+    def open(self, info: StreamInfo) -> None:
+        self.state = "open"
+
+    def write(self, result: FrameResult) -> None:
+        if self.fail_at is not None and len(self.results) == self.fail_at:
+            raise SinkError("disk full (simulated)")
+        self.results.append(result)
+
+    def close(self) -> None:
+        self.state = "closed"
+
+    def abort(self) -> None:
+        self.state = "aborted"
+
+
+def test_file_run_is_lossless_ordered_and_encoded(tmp_path: Path) -> None:
+    clip = frames(30, (160, 96))
+    rec = RecordingSink()
+    out = tmp_path / "out.mp4"
+    summary = run(ArraySource(clip, fps=25), Segmenter(n_clusters=4), [
+        VideoFileSink(out), rec], queue_size=2)
+    assert summary.frames_in == summary.frames_out == 30 and summary.dropped == 0
+    assert [r.frame.index for r in rec.results] == list(range(30))
+    assert rec.state == "closed"
+    assert cv2_read(out)[:3] == (30, 160, 96)
+    for r in rec.results:
+        np.testing.assert_allclose(r.stats.area_share.sum(), 1.0)
+        assert r.view.shape == (96, 160, 3)
+        assert r.stats.frame == r.frame.index
+    assert summary.fps > 0 and summary.mean_inertia > 0
+
+
+@pytest.mark.parametrize("view,width", [("recolor", 160), ("palette", 160),
+                                        ("side-by-side", 320), ("overlay", 160)])
+def test_views(view: str, width: int) -> None:
+    rec = RecordingSink()
+    run(ArraySource(frames(3, (160, 96))), Segmenter(n_clusters=4), [rec], view=view)
+    assert rec.results[-1].view.shape == (96, width, 3)
+    if view == "side-by-side":
+        np.testing.assert_array_equal(rec.results[-1].view[:, :160], rec.results[-1].frame.image)
+    if view == "palette":  # a fixed colour per id, whatever the scene
+        res = rec.results[-1]
+        for j in np.unique(res.segmentation.labels)[:2]:
+            colours = res.view[res.segmentation.labels == j]
+            assert len(np.unique(colours, axis=0)) == 1
+
+
+def test_sink_error_is_reraised_and_sinks_aborted(tmp_path: Path) -> None:
+    bad = RecordingSink(fail_at=5)
+    other = RecordingSink()
+    with pytest.raises(SinkError, match="disk full"):
+        run(ArraySource(frames(40, (64, 48))), Segmenter(n_clusters=3), [other, bad])
+    assert bad.state == other.state == "aborted"
+
+
+def test_reader_error_is_reraised_in_the_caller() -> None:
+    images = [*frames(5, (64, 48)), np.zeros((48, 64, 3), np.float32)]
+    rec = RecordingSink()
+    with pytest.raises(ValueError, match="uint8"):
+        run(ArraySource(images), Segmenter(n_clusters=3), [rec])
+    assert rec.state == "aborted" and len(rec.results) <= 5
+    assert not [t for t in threading.enumerate() if t.name.startswith("vidseg-")]
+
+
+def test_segmenter_error_is_reraised_and_threads_joined() -> None:
+    rec = RecordingSink()
+    with pytest.raises(ValueError, match="n_clusters"):
+        run(ArraySource(frames(50, (64, 48))), Segmenter(n_clusters=1), [rec])
+    assert rec.state == "aborted"
+    assert not [t for t in threading.enumerate() if t.name.startswith("vidseg-")]
+
+
+def test_stop_event_aborts_and_keeps_partial_output(tmp_path: Path) -> None:
+    stop = threading.Event()
+    out = tmp_path / "out.mp4"
+
+    def on_frame(result: FrameResult, summary: RunSummary) -> None:
+        if result.frame.index == 10:
+            stop.set()
+
+    summary = run(ArraySource(frames(200, (96, 64))), Segmenter(n_clusters=3),
+                  [VideoFileSink(out)], stop=stop, on_frame=on_frame)
+    assert 0 < summary.frames_out < 200
+    assert not out.exists()
+    partial = tmp_path / "out.partial.mp4"
+    assert cv2_read(partial)[0] == summary.frames_out
+
+
+def test_live_source_drops_oldest_and_stays_current() -> None:
+    """A live source much faster than the segmenter: frames dropped, output stays current."""
+    big = frames(1, (1280, 720))[0]
+    images = [np.roll(big, 3 * i, axis=1) for i in range(60)]
+    rec = RecordingSink()
+    summary = run(ArraySource(images, live=True), Segmenter(n_clusters=8), [rec])
+    assert summary.dropped > 0
+    assert summary.frames_out + summary.dropped == summary.frames_in == 60
+    indices = [r.frame.index for r in rec.results]
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    assert indices[-1] == 59  # the newest frame is never the one dropped
+
+
+def test_max_frames() -> None:
+    rec = RecordingSink()
+    summary = run(ArraySource(frames(20, (64, 48))), Segmenter(n_clusters=3), [rec],
+                  max_frames=7)
+    assert summary.frames_out == 7 and len(rec.results) == 7
+
+
+def test_truncated_file_processes_what_decodes_then_raises(tmp_path: Path) -> None:
+    # An AVI cut short loses its index and ends in a torn packet.
+    data = media("vtest_pedestrians_static.avi").read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    out = tmp_path / "out.mp4"
+    rec = RecordingSink()
+    source = VideoFileSource(cut)
+    with pytest.raises(SourceReadError):
+        run(source, Segmenter(n_clusters=3), [VideoFileSink(out), rec])
+    assert rec.state == "closed" and len(rec.results) > 0
+    assert cv2_read(out)[0] == len(rec.results)
+
+
+def test_real_clip_runs_with_scene_and_stats(tmp_path: Path) -> None:
+    rec = RecordingSink()
+    summary = run(VideoFileSource(media("o4n_horses_panning.mp4")),
+                  Segmenter(n_clusters=6), [rec], max_frames=40)
+    assert summary.frames_out == 40
+    times = [r.frame.time_s for r in rec.results]
+    assert all(b > a for a, b in itertools.pairwise(times))
+    np.testing.assert_allclose(times[1] - times[0], 1001 / 30000, rtol=1e-3)

@@ -1,0 +1,7 @@
+"""``python -m vidseg``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

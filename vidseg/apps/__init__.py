@@ -1,0 +1,1 @@
+"""Front ends built on :func:`vidseg.pipeline.run` (conversion, previews, servers)."""

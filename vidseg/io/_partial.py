@@ -1,0 +1,111 @@
+"""Shared output checks and partial-file naming for the sinks (no state, no logging).
+
+Every sink writes to ``<stem>.partial<suffix>`` first and moves the file into
+place only when it is complete, and checks its output location in its
+constructor, before any work.  These helpers keep the names and the messages
+the same across sinks.
+
+>>> from pathlib import Path
+>>> partial_path(Path("runs/stats.csv")).as_posix()
+'runs/stats.partial.csv'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import SinkError
+
+__all__ = ["check_output_dir", "check_output_file", "partial_path", "write_atomically"]
+
+
+def partial_path(path: Path) -> Path:
+    """Return ``<stem>.partial<suffix>`` next to ``path`` (where a sink writes until done)."""
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
+def check_output_file(path: Path, *, overwrite: bool, example: str = "out.mp4") -> None:
+    """Check that ``path`` can become an output file, before any work is done.
+
+    Parameters
+    ----------
+    path : Path
+        The final output file.
+    overwrite : bool
+        An existing ``path`` may be replaced.
+    example : str
+        File name suggested when ``path`` is a directory.
+
+    Raises
+    ------
+    SinkError
+        The directory is missing or not writable, ``path`` is a directory, or it
+        exists and ``overwrite`` is false.
+    """
+    name = str(path)
+    _check_parent(path)
+    if path.is_dir():
+        raise SinkError(
+            f"output {name!r} is a directory; give a file name such as {str(path / example)!r}"
+        )
+    if path.exists() and not overwrite:
+        raise SinkError(f"output {name!r} already exists; pass --overwrite to replace it")
+
+
+def check_output_dir(directory: Path, *, overwrite: bool) -> None:
+    """Check that ``directory`` can hold a sink's output files, before any work is done.
+
+    A missing ``directory`` is fine (the sink creates it) as long as its parent
+    exists and is writable; an existing one must be a writable directory, and
+    empty unless ``overwrite``.
+
+    Raises
+    ------
+    SinkError
+        One of the conditions above does not hold.
+    """
+    name = str(directory)
+    if not directory.exists():
+        _check_parent(directory)
+        return
+    if not directory.is_dir():
+        raise SinkError(f"output directory {name!r} is a file; give a directory path")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise SinkError(f"output directory {name!r} is not writable; choose another one")
+    if not overwrite and any(directory.iterdir()):
+        raise SinkError(
+            f"output directory {name!r} is not empty; pass --overwrite to write into it"
+        )
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via its partial name, so no half-written file is visible.
+
+    Raises
+    ------
+    OSError
+        Writing or renaming failed; the partial file is removed.
+    """
+    tmp = partial_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _check_parent(path: Path) -> None:
+    parent, name = path.parent, str(path)
+    if not parent.is_dir():
+        raise SinkError(
+            f"output directory {str(parent)!r} does not exist; create it or choose another "
+            f"output path than {name!r}"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SinkError(
+            f"output directory {str(parent)!r} is not writable; choose another output path "
+            f"than {name!r}"
+        )

@@ -1,0 +1,666 @@
+"""Write per-frame statistics and label maps so that a crash loses at most one frame.
+
+:class:`StatsCsvSink` writes the tidy per-cluster table of ``FrameResult.stats``
+(one row per frame x cluster), :class:`StatsNdjsonSink` one JSON object per
+frame, and :class:`LabelsSink` the label maps of ``FrameResult.segmentation``
+as 8-bit PNGs or chunked ``.npz`` archives.  None of them computes anything:
+they only write what the pipeline hands them.
+
+Like :class:`~vidseg.io.video_sink.VideoFileSink`, the stats sinks write to
+``<stem>.partial<suffix>``, flushed after every frame, and only a successful
+``close()`` renames that into the final path; ``abort()`` keeps the partial
+file.  :func:`stats_sink` picks the stats sink by file suffix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import math
+import os
+import re
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, TextIO, TypeVar
+
+import cv2
+import numpy as np
+
+from ..errors import ClosedError, SinkError
+from ..frames import FrameResult, StreamInfo
+from ..stats import ROW_FIELDS, ClusterStats
+from ._partial import check_output_dir, check_output_file, partial_path, write_atomically
+
+__all__ = [
+    "LABEL_FORMATS",
+    "STATS_SUFFIXES",
+    "LabelsSink",
+    "StatsCsvSink",
+    "StatsNdjsonSink",
+    "stats_sink",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Stats file suffix -> format, as chosen by :func:`stats_sink`.
+STATS_SUFFIXES = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+#: Formats :class:`LabelsSink` writes.
+LABEL_FORMATS = ("png", "npz")
+# Files a LabelsSink writes (final and partial names), removed from the directory on overwrite.
+_LABEL_FILE = re.compile(r"(frame_\d+(\.partial)?\.png|labels_\d+(\.partial)?\.npz)")
+_S = TypeVar("_S", bound="_SinkBase")
+
+
+class _SinkBase:
+    """Closed-state bookkeeping and context-manager protocol shared by the data sinks."""
+
+    _kind: ClassVar[str]
+    _target: Path
+    _closed: bool
+
+    def __enter__(self: _S) -> _S:
+        self._check_not_closed()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    @property
+    def closed(self) -> bool:
+        """``True`` after :meth:`close` or :meth:`abort`."""
+        return self._closed
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def abort(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _check_not_closed(self) -> None:
+        if self._closed:
+            raise ClosedError(f"{self._kind} {str(self._target)!r} is closed")
+
+
+class _StatsFileSink(_SinkBase):
+    """Lifecycle of a text file with one flushed record per frame, renamed on close."""
+
+    _example: ClassVar[str]
+
+    def __init__(self, path: str | Path, *, overwrite: bool = False) -> None:
+        self.path = Path(path)
+        self.overwrite = overwrite
+        self.frames_written = 0
+        check_output_file(self.path, overwrite=overwrite, example=self._example)
+        self.partial_path = partial_path(self.path)
+        self._target = self.path
+        self._file: TextIO | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open" if self._file is not None else "new"
+        return f"<{type(self).__name__} {str(self.path)!r} {state}>"
+
+    def open(self, info: StreamInfo) -> None:
+        """Create the partial file (and write the header, if the format has one).
+
+        Raises
+        ------
+        ClosedError
+            The sink is closed.
+        SinkError
+            Already open, or the partial file cannot be created.
+        """
+        self._check_not_closed()
+        if self._file is not None:
+            raise SinkError(f"{self._kind} {str(self.path)!r} is already open")
+        if self.partial_path.exists():
+            logger.warning("replacing leftover partial file %r", str(self.partial_path))
+        try:
+            file = open(self.partial_path, "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise SinkError(f"cannot create {str(self.partial_path)!r}: {_reason(exc)}") from None
+        try:
+            file.write(self._header())
+            file.flush()
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                file.close()
+            raise SinkError(f"cannot write {str(self.partial_path)!r}: {_reason(exc)}") from None
+        self._file = file
+        logger.info(
+            "writing %s to partial file %r until the run completes",
+            self._kind,
+            str(self.partial_path),
+        )
+
+    def write(self, result: FrameResult) -> None:
+        """Append ``result.stats`` and flush it to disk.
+
+        Raises
+        ------
+        ClosedError
+            The sink is closed.
+        SinkError
+            Not opened, or writing failed.
+        """
+        self._check_not_closed()
+        if self._file is None:
+            raise SinkError(f"{self._kind} {str(self.path)!r} is not open; call open(info) first")
+        stats = result.stats
+        text = self._record(stats)  # formatted first: a frame goes out in one write
+        try:
+            self._file.write(text)
+            self._file.flush()
+        except OSError as exc:
+            raise SinkError(
+                f"writing frame {stats.frame} to {str(self.partial_path)!r} failed: {_reason(exc)}"
+            ) from exc
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finalise and rename the partial file to the output path; a second call does nothing.
+
+        Raises
+        ------
+        SinkError
+            Finalising failed; the partial file is kept and named in the message.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if not self._finish():
+            return
+        name, partial = str(self.path), str(self.partial_path)
+        if self.path.exists() and not self.overwrite:
+            raise SinkError(
+                f"output {name!r} appeared while writing; the result is kept in {partial!r}"
+            )
+        try:
+            os.replace(self.partial_path, self.path)
+        except OSError as exc:
+            raise SinkError(
+                f"could not move {partial!r} to {name!r} ({_reason(exc)}); the "
+                f"complete output is kept in {partial!r}"
+            ) from exc
+        logger.info("wrote %d frames to %r", self.frames_written, name)
+
+    def abort(self) -> None:
+        """Stop after an interruption or error: keep what was written in the partial file.
+
+        The final output is not created.  Logs at WARNING where the partial file
+        is and how many frames it holds.  Does nothing after :meth:`close`.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            kept = self._finish()
+        except SinkError as exc:
+            logger.warning("%s", exc)
+            return
+        if kept:
+            logger.warning(
+                "output not completed: %d frames kept in partial file %r",
+                self.frames_written,
+                str(self.partial_path),
+            )
+
+    def _finish(self) -> bool:
+        """Close the partial file; ``False`` if there is nothing to keep."""
+        file, self._file = self._file, None
+        if file is None:
+            return False
+        if not self.frames_written:
+            with contextlib.suppress(OSError):
+                file.close()
+            self.partial_path.unlink(missing_ok=True)
+            logger.warning("no frames were written; %r not created", str(self.path))
+            return False
+        try:
+            file.close()
+        except OSError as exc:
+            raise SinkError(
+                f"finalising {str(self.partial_path)!r} failed: {_reason(exc)}; "
+                f"the frames written so far are in it"
+            ) from exc
+        return True
+
+    def _header(self) -> str:
+        return ""
+
+    def _record(self, stats: ClusterStats) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class StatsCsvSink(_StatsFileSink):
+    """Write the tidy per-cluster table: one CSV row per frame x cluster.
+
+    The header (:data:`~vidseg.stats.ROW_FIELDS`) is written once, on
+    :meth:`open`; each frame's rows go out in one write and are flushed at once,
+    so a crash loses at most the frame in flight.  Empty clusters have no
+    centroid: their ``cx``/``cy`` cells are empty, which pandas reads as NaN.
+
+    Lifecycle: ``open(info)`` → ``write(result)`` per frame → ``close()`` on
+    success or ``abort()`` after an error; as a context manager, leaving the
+    block normally closes and leaving it by an exception aborts.  Rows go to
+    ``<stem>.partial<suffix>``; ``close()`` renames it to ``path`` and
+    ``abort()`` keeps it.  If no frame was written, no file is left.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file.
+    overwrite : bool
+        Replace an existing output file.
+
+    Raises
+    ------
+    SinkError
+        Missing or unwritable directory, ``path`` is a directory, or it exists
+        and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from vidseg import Segmenter
+    >>> from vidseg.frames import Frame, FrameResult, StreamInfo
+    >>> from vidseg.stats import ClusterStats
+    >>> image = np.zeros((4, 6, 3), np.uint8); image[:, 3:] = (0, 0, 255)
+    >>> seg = Segmenter(n_clusters=2, seed=0).segment(image)
+    >>> stats = ClusterStats.from_segmentation(seg, frame_index=0, time_s=0.0)
+    >>> frame = Frame(image=image, index=0, time_s=0.0)
+    >>> result = FrameResult(frame=frame, segmentation=seg, view=seg.recolor(), stats=stats)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> with StatsCsvSink(f"{tmp.name}/stats.csv") as sink:
+    ...     sink.open(StreamInfo(width=6, height=4, fps=25.0))
+    ...     sink.write(result)
+    >>> len(Path(tmp.name, "stats.csv").read_text().splitlines())  # header + 2 clusters
+    3
+    >>> tmp.cleanup()
+    """
+
+    _kind = "stats CSV sink"
+    _example = "stats.csv"
+
+    def __init__(self, path: str | Path, *, overwrite: bool = False) -> None:
+        super().__init__(path, overwrite=overwrite)
+        self._buffer = io.StringIO()
+        self._writer = csv.DictWriter(self._buffer, fieldnames=ROW_FIELDS, lineterminator="\n")
+
+    def _header(self) -> str:
+        self._writer.writeheader()
+        return self._take()
+
+    def _record(self, stats: ClusterStats) -> str:
+        self._writer.writerows(stats.rows())  # None (NaN centroid) becomes an empty cell
+        return self._take()
+
+    def _take(self) -> str:
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+
+class StatsNdjsonSink(_StatsFileSink):
+    """Write one JSON object per frame (``ClusterStats.to_dict()``), one per line.
+
+    Each line is flushed at once, so a crash loses at most the frame in flight.
+    Non-finite numbers are written as ``null`` (strict JSON).  Same lifecycle,
+    partial file and errors as :class:`StatsCsvSink`.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file (``.ndjson`` or ``.jsonl`` by convention).
+    overwrite : bool
+        Replace an existing output file.
+
+    Raises
+    ------
+    SinkError
+        Missing or unwritable directory, ``path`` is a directory, or it exists
+        and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import json, tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from vidseg import Segmenter
+    >>> from vidseg.frames import Frame, FrameResult, StreamInfo
+    >>> from vidseg.stats import ClusterStats
+    >>> image = np.zeros((4, 6, 3), np.uint8); image[:, 3:] = (0, 0, 255)
+    >>> seg = Segmenter(n_clusters=2, seed=0).segment(image)
+    >>> stats = ClusterStats.from_segmentation(seg, frame_index=0, time_s=0.0)
+    >>> frame = Frame(image=image, index=0, time_s=0.0)
+    >>> result = FrameResult(frame=frame, segmentation=seg, view=seg.recolor(), stats=stats)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> with StatsNdjsonSink(f"{tmp.name}/stats.ndjson") as sink:
+    ...     sink.open(StreamInfo(width=6, height=4, fps=25.0))
+    ...     sink.write(result)
+    >>> record = json.loads(Path(tmp.name, "stats.ndjson").read_text())
+    >>> record["frame"], len(record["clusters"])
+    (0, 2)
+    >>> tmp.cleanup()
+    """
+
+    _kind = "stats NDJSON sink"
+    _example = "stats.ndjson"
+
+    def _record(self, stats: ClusterStats) -> str:
+        obj = _jsonable(stats.to_dict())
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def stats_sink(path: str | Path, *, overwrite: bool = False) -> StatsCsvSink | StatsNdjsonSink:
+    """Return the stats sink for ``path``'s suffix: ``.csv``, or ``.ndjson``/``.jsonl``.
+
+    Raises
+    ------
+    SinkError
+        Unsupported suffix (the message lists the supported ones), or any
+        check of the chosen sink's constructor failed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> type(stats_sink(f"{tmp.name}/stats.jsonl")).__name__
+    'StatsNdjsonSink'
+    >>> tmp.cleanup()
+    """
+    suffix = Path(path).suffix
+    fmt = STATS_SUFFIXES.get(suffix.lower())
+    if fmt is None:
+        raise SinkError(
+            f"unsupported stats file suffix {suffix!r} for {str(path)!r}; use one "
+            f"of {', '.join(STATS_SUFFIXES)}"
+        )
+    if fmt == "csv":
+        return StatsCsvSink(path, overwrite=overwrite)
+    return StatsNdjsonSink(path, overwrite=overwrite)
+
+
+class LabelsSink(_SinkBase):
+    """Write every frame's label map (cluster id per pixel) into a directory.
+
+    ``fmt="png"`` writes one lossless 8-bit grayscale PNG per frame,
+    ``frame_000123.png`` (pixel value = cluster id, numbered by
+    ``stats.frame``).  ``fmt="npz"`` collects ``chunk`` frames and writes them
+    with ``np.savez_compressed`` as ``labels_000100.npz`` (numbered by its first
+    frame), holding ``labels`` (n, H, W) uint8, ``frame`` (n,) int64 and
+    ``time_s`` (n,) float64; a chunk is written when it fills, when the frame
+    size changes, and on close (the last, shorter chunk).  A chunk is held in
+    memory until it is written: ``chunk * H * W`` bytes.
+
+    Every file is written under its partial name and then renamed, so no
+    half-written file is ever visible.  A crash loses the frame in flight (png)
+    or the unsaved part of the current chunk (npz); ``abort()`` still saves
+    that part, keeps every file and logs at WARNING where they are.  Same
+    lifecycle and errors as :class:`StatsCsvSink`.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Output directory; created by :meth:`open` if missing (its parent must exist).
+    fmt : {"png", "npz"}
+        File format.
+    chunk : int
+        Frames per ``.npz`` file.
+    overwrite : bool
+        Write into a non-empty directory; the label files of an earlier run
+        (``frame_*.png``, ``labels_*.npz``) are deleted on :meth:`open`, other
+        files are left alone.
+
+    Raises
+    ------
+    SinkError
+        Unknown ``fmt``, ``chunk`` < 1, missing or unwritable parent directory,
+        ``directory`` is a file, or it is not empty and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from vidseg import Segmenter
+    >>> from vidseg.frames import Frame, FrameResult, StreamInfo
+    >>> from vidseg.stats import ClusterStats
+    >>> image = np.zeros((4, 6, 3), np.uint8); image[:, 3:] = (0, 0, 255)
+    >>> seg = Segmenter(n_clusters=2, seed=0).segment(image)
+    >>> stats = ClusterStats.from_segmentation(seg, frame_index=0, time_s=0.0)
+    >>> frame = Frame(image=image, index=0, time_s=0.0)
+    >>> result = FrameResult(frame=frame, segmentation=seg, view=seg.recolor(), stats=stats)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> with LabelsSink(f"{tmp.name}/labels", fmt="npz") as sink:
+    ...     sink.open(StreamInfo(width=6, height=4, fps=25.0))
+    ...     sink.write(result)
+    >>> with np.load(f"{tmp.name}/labels/labels_000000.npz") as z:
+    ...     bool((z["labels"][0] == seg.labels).all()), z["frame"].tolist()
+    (True, [0])
+    >>> tmp.cleanup()
+    """
+
+    _kind = "labels sink"
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        fmt: str = "png",
+        chunk: int = 100,
+        overwrite: bool = False,
+    ) -> None:
+        self.directory = Path(directory)
+        name = str(self.directory)
+        if fmt not in LABEL_FORMATS:
+            raise SinkError(
+                f"unknown label format {fmt!r} for {name!r}; use one of {', '.join(LABEL_FORMATS)}"
+            )
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise SinkError(
+                f"chunk must be a whole number of frames >= 1 for {name!r}; got {chunk!r}"
+            )
+        check_output_dir(self.directory, overwrite=overwrite)
+        self.fmt, self.chunk, self.overwrite = fmt, chunk, overwrite
+        #: Frames stored in files on disk (npz: in saved chunks).
+        self.frames_written = 0
+        self.files_written = 0
+        self._target = self.directory
+        self._opened = False
+        self._closed = False
+        self._created = False
+        self._stack = np.empty((0, 0, 0), np.uint8)  # (chunk, H, W), allocated on first frame
+        self._frames = np.empty(chunk, np.int64)
+        self._times = np.empty(chunk, np.float64)
+        self._pending = 0
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open" if self._opened else "new"
+        return f"<LabelsSink {str(self.directory)!r} {self.fmt} {state}>"
+
+    def open(self, info: StreamInfo) -> None:
+        """Create the directory (or clear an earlier run's label files when overwriting).
+
+        Raises
+        ------
+        ClosedError
+            The sink is closed.
+        SinkError
+            Already open, or the directory cannot be created or cleared.
+        """
+        self._check_not_closed()
+        name = str(self.directory)
+        if self._opened:
+            raise SinkError(f"labels sink {name!r} is already open")
+        try:
+            if self.directory.is_dir():
+                stale = [p for p in self.directory.iterdir() if _LABEL_FILE.fullmatch(p.name)]
+                for p in stale:
+                    p.unlink()
+                if stale:
+                    logger.info(
+                        "removed %d label files of an earlier run from %r", len(stale), name
+                    )
+            else:
+                self.directory.mkdir()
+                self._created = True
+        except OSError as exc:
+            raise SinkError(f"cannot prepare output directory {name!r}: {_reason(exc)}") from None
+        self._opened = True
+        logger.info("writing %s label maps to %r", self.fmt, name)
+
+    def write(self, result: FrameResult) -> None:
+        """Store ``result.segmentation.labels`` for frame ``result.stats.frame``.
+
+        Raises
+        ------
+        ClosedError
+            The sink is closed.
+        SinkError
+            Not opened, labels are not an (H, W) uint8 array, or writing failed.
+        """
+        self._check_not_closed()
+        name = str(self.directory)
+        if not self._opened:
+            raise SinkError(f"labels sink {name!r} is not open; call open(info) first")
+        labels = result.segmentation.labels
+        if labels.ndim != 2 or labels.dtype != np.uint8:
+            raise SinkError(
+                f"labels sink {name!r} needs (H, W) uint8 label maps, got "
+                f"{labels.dtype} array of shape {labels.shape}"
+            )
+        index, time_s = result.stats.frame, result.stats.time_s
+        try:
+            if self.fmt == "png":
+                self._write_png(labels, index)
+            else:
+                self._buffer(labels, index, time_s)
+        except OSError as exc:
+            raise SinkError(f"writing frame {index} to {name!r} failed: {_reason(exc)}") from exc
+
+    def close(self) -> None:
+        """Save the last chunk (npz); a second call does nothing.
+
+        Raises
+        ------
+        SinkError
+            Saving the last chunk failed; the files already written are kept.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if not self._opened:
+            return
+        name = str(self.directory)
+        try:
+            self._save_chunk()
+        except OSError as exc:
+            raise SinkError(
+                f"saving the last {self._pending} frames to {name!r} failed "
+                f"({_reason(exc)}); the {self.frames_written} frames written "
+                f"before are kept"
+            ) from exc
+        if not self.frames_written:
+            if self._created:
+                with contextlib.suppress(OSError):
+                    self.directory.rmdir()
+            logger.warning("no frames were written to %r", name)
+            return
+        logger.info(
+            "wrote %d label maps in %d files to %r", self.frames_written, self.files_written, name
+        )
+
+    def abort(self) -> None:
+        """Stop after an interruption or error: save the pending frames and keep every file.
+
+        Logs at WARNING where the files are and how many frames they hold.  Does
+        nothing after :meth:`close`.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if not self._opened:
+            return
+        name = str(self.directory)
+        try:
+            self._save_chunk()
+        except OSError as exc:
+            logger.warning(
+                "could not save the last %d frames to %r: %s", self._pending, name, _reason(exc)
+            )
+        logger.warning(
+            "output not completed: %d frames kept in %d files in %r",
+            self.frames_written,
+            self.files_written,
+            name,
+        )
+
+    # -- internals -------------------------------------------------------------
+
+    def _write_png(self, labels: np.ndarray, index: int) -> None:
+        ok, data = cv2.imencode(".png", labels)
+        if not ok:
+            raise SinkError(
+                f"OpenCV could not encode frame {index} as PNG for {str(self.directory)!r}"
+            )
+        write_atomically(self.directory / f"frame_{index:06d}.png", data.tobytes())
+        self.frames_written += 1
+        self.files_written += 1
+
+    def _buffer(self, labels: np.ndarray, index: int, time_s: float) -> None:
+        if self._stack.shape[1:] != labels.shape:
+            if self._pending:
+                logger.warning(
+                    "label map size changed from %dx%d to %dx%d; starting a new chunk",
+                    *self._stack.shape[:0:-1],
+                    *labels.shape[::-1],
+                )
+                self._save_chunk()
+            self._stack = np.empty((self.chunk, *labels.shape), np.uint8)
+        n = self._pending
+        self._stack[n] = labels
+        self._frames[n], self._times[n] = index, time_s
+        self._pending = n + 1
+        if self._pending == self.chunk:
+            self._save_chunk()
+
+    def _save_chunk(self) -> None:
+        n = self._pending
+        if not n:
+            return
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf, labels=self._stack[:n], frame=self._frames[:n], time_s=self._times[:n]
+        )
+        write_atomically(self.directory / f"labels_{self._frames[0]:06d}.npz", buf.getvalue())
+        self._pending = 0
+        self.frames_written += n
+        self.files_written += 1
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars made Python and non-finite floats made ``None``."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)

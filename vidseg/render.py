@@ -1,0 +1,61 @@
+"""Rendering of a segmentation into the image a sink writes (pure functions).
+
+Views
+-----
+``recolor``       every pixel painted with its cluster's colour (default).
+``palette``       a fixed, distinct colour per cluster id (for masks: id 3 is
+                  always the same colour, whatever the scene).
+``side-by-side``  original | recoloured, twice as wide.
+``overlay``       the recoloured image blended over the original, with cluster
+                  boundaries drawn in white.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .config import VIEWS
+from .engine.segmentation import Segmentation
+
+__all__ = ["VIEWS", "fixed_palette", "render"]
+
+
+def fixed_palette(k: int) -> np.ndarray:
+    """``k`` well-separated BGR colours (golden-angle hues), the same for every call."""
+    hues = (np.arange(k) * 137.508) % 360 / 2  # OpenCV hue is 0..180
+    sats = np.where(np.arange(k) % 2 == 0, 220, 160)
+    vals = np.where(np.arange(k) % 3 == 0, 255, 200)
+    hsv = np.stack([hues, sats, vals], axis=1).astype(np.uint8).reshape(-1, 1, 3)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR).reshape(-1, 3)
+
+
+def render(
+    view: str, frame: np.ndarray, seg: Segmentation, *, alpha: float = 0.5
+) -> np.ndarray:
+    """Return the ``view`` of ``seg`` over ``frame`` as a new (H, W', 3) uint8 BGR image.
+
+    Parameters
+    ----------
+    view : {"recolor", "palette", "side-by-side", "overlay"}
+    frame : ndarray, shape (H, W, 3), uint8
+        The original frame (not modified).
+    seg : Segmentation
+    alpha : float
+        Weight of the cluster colours in ``overlay``.
+    """
+    if view == "recolor":
+        return seg.recolor()
+    if view == "palette":
+        return fixed_palette(seg.n_clusters)[seg.labels]
+    if view == "side-by-side":
+        return np.concatenate([frame, seg.recolor()], axis=1)
+    if view == "overlay":
+        out = cv2.addWeighted(seg.recolor(), alpha, frame, 1.0 - alpha, 0.0)
+        lab = seg.labels
+        edge = np.zeros(lab.shape, bool)
+        edge[:, 1:] |= lab[:, 1:] != lab[:, :-1]
+        edge[1:, :] |= lab[1:, :] != lab[:-1, :]
+        out[edge] = (255, 255, 255)
+        return out
+    raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {view!r}")
