@@ -82,14 +82,59 @@ class Frame:
     packets: list[Any] = field(default_factory=list)
 
 
-@dataclass(kw_only=True)
 class FrameResult:
-    """What sinks receive: the frame, its segmentation, the rendered view and stats.
+    """What sinks receive: the frame, its segmentation, statistics and the rendered view.
 
-    Sinks never recompute anything; they only write these.
+    The view is rendered on first use (in the thread of the sink that asks,
+    so rendering overlaps segmentation) and cached.  Sinks never recompute
+    the segmentation or statistics.
+
+    Parameters
+    ----------
+    frame : Frame
+    segmentation : Segmentation
+    stats : ClusterStats
+    view : ndarray, optional
+        An already-rendered BGR view; otherwise ``view_name`` is rendered.
+    view_name : str
+        One of :data:`vidseg.render.VIEWS`.
+    overlay_alpha : float
+        Colour weight of the ``overlay`` view.
     """
 
-    frame: Frame
-    segmentation: Segmentation
-    view: np.ndarray
-    stats: ClusterStats
+    def __init__(self, *, frame: Frame, segmentation: Segmentation, stats: ClusterStats,
+                 view: np.ndarray | None = None, view_name: str = "recolor",
+                 overlay_alpha: float = 0.5) -> None:
+        self.frame = frame
+        self.segmentation = segmentation
+        self.stats = stats
+        self.view_name = view_name
+        self.overlay_alpha = overlay_alpha
+        self._view = view
+        self._i420: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return f"<FrameResult frame={self.frame.index} view={self.view_name!r}>"
+
+    @property
+    def view(self) -> np.ndarray:
+        """The rendered view, (H, W', 3) uint8 BGR."""
+        if self._view is None:
+            from .render import render
+
+            self._view = render(self.view_name, self.frame.image, self.segmentation,
+                                alpha=self.overlay_alpha)
+        return self._view
+
+    @property
+    def view_i420(self) -> np.ndarray | None:
+        """The view as planar YUV 4:2:0 (BT.601, (3H/2, W) uint8), or None for odd sizes.
+
+        Encoders take this directly; the recolour and palette views are painted
+        straight from the labels, skipping the BGR image and a colour conversion.
+        """
+        if self._i420 is None:
+            from .render import render_i420
+
+            self._i420 = render_i420(self)
+        return self._i420

@@ -33,7 +33,7 @@ from .engine import Segmenter
 from .errors import SourceReadError
 from .frames import Frame, FrameResult, StreamInfo
 from .io.sources import FrameSource
-from .render import render
+from .render import VIEWS
 from .stats import ClusterStats
 
 __all__ = ["RunSummary", "Sink", "run"]
@@ -218,6 +218,8 @@ def run(
     Exception
         Any error of a stage, re-raised here after the sinks were aborted.
     """
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {view!r}")
     stop = stop if stop is not None else threading.Event()
     info = source.info
     live = info.live
@@ -290,8 +292,9 @@ def run(
             seg = segmenter.segment(item.image)
             stats = ClusterStats.from_segmentation(seg, frame_index=item.index,
                                                    time_s=item.time_s)
-            result = FrameResult(frame=item, segmentation=seg, stats=stats,
-                                 view=render(view, item.image, seg, alpha=overlay_alpha))
+            # The view is rendered lazily, by the sinks, in the writer thread.
+            result = FrameResult(frame=item, segmentation=seg, stats=stats, view_name=view,
+                                 overlay_alpha=overlay_alpha)
             if seg.scene_cut and seg.frame_index > 0:
                 summary.scene_cuts += 1
             inertia_sum += seg.inertia

@@ -12,13 +12,19 @@ Views
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
 from .config import VIEWS
+from .engine.kernels import paint_i420
 from .engine.segmentation import Segmentation
 
-__all__ = ["VIEWS", "fixed_palette", "render"]
+if TYPE_CHECKING:
+    from .frames import FrameResult
+
+__all__ = ["VIEWS", "fixed_palette", "palette_i420", "render", "render_i420"]
 
 
 def fixed_palette(k: int) -> np.ndarray:
@@ -59,3 +65,33 @@ def render(
         out[edge] = (255, 255, 255)
         return out
     raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {view!r}")
+
+
+def palette_i420(palette_bgr: np.ndarray) -> np.ndarray:
+    """YUV (BT.601, as OpenCV's I420 conversion) of each BGR palette colour, (k, 3) uint8."""
+    k = len(palette_bgr)
+    tiles = np.repeat(np.repeat(palette_bgr[None, :, :], 2, axis=0), 2, axis=1)  # (2, 2k, 3)
+    yuv = cv2.cvtColor(np.ascontiguousarray(tiles, dtype=np.uint8), cv2.COLOR_BGR2YUV_I420)
+    y = yuv[:2].reshape(-1)[0:2 * k:2]
+    chroma = yuv[2:].reshape(-1)
+    return np.stack([y, chroma[:k], chroma[k:2 * k]], axis=1)
+
+
+def render_i420(result: FrameResult) -> np.ndarray | None:
+    """The result's view as I420 ((3H/2, W) uint8), or None when its size is odd."""
+    seg = result.segmentation
+    if result.view_name in ("recolor", "palette") and result._view is None:
+        h, w = seg.labels.shape
+        if h % 2 or w % 2:
+            return None
+        colours = seg.palette if result.view_name == "recolor" else fixed_palette(
+            seg.n_clusters)
+        out = np.empty((h * 3 // 2, w), np.uint8)
+        paint_i420(seg.labels, palette_i420(colours), out)
+        return out
+    view = result.view
+    if view.dtype != np.uint8 or view.ndim != 3 or view.shape[2] != 3:
+        return None  # not an image an encoder can take; the sink's check names the problem
+    if view.shape[0] % 2 or view.shape[1] % 2:
+        return None
+    return cv2.cvtColor(view, cv2.COLOR_BGR2YUV_I420)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["NO_LABEL", "UNSET", "assign_frame", "centroids", "paint"]
+__all__ = ["NO_LABEL", "UNSET", "assign_frame", "centroids", "paint", "paint_i420"]
 
 UNSET = np.uint16(0xFFFF)
 NO_LABEL = 255
@@ -256,3 +256,39 @@ def paint(labels, palette, out):  # pragma: no cover
             row[x, 0] = palette[c, 0]
             row[x, 1] = palette[c, 1]
             row[x, 2] = palette[c, 2]
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def paint_i420(labels, yuv, out):  # pragma: no cover
+    """Paint ``labels`` as planar YUV 4:2:0 into ``out`` ((3H/2, W) uint8, H and W even).
+
+    ``yuv`` is (k, 3) uint8 (Y, U, V) per label; chroma is the rounded mean of the
+    four labels of each 2x2 block, as a BGR -> I420 conversion would give.
+    """
+    h, w = labels.shape
+    flat = out.reshape(-1)
+    u_off = h * w
+    v_off = u_off + (h // 2) * (w // 2)
+    for y in range(0, h, 2):
+        top = labels[y]
+        bottom = labels[y + 1]
+        row0 = y * w
+        row1 = row0 + w
+        crow = (y // 2) * (w // 2)
+        for x in range(0, w, 2):
+            a = top[x]
+            b = top[x + 1]
+            c = bottom[x]
+            d = bottom[x + 1]
+            flat[row0 + x] = yuv[a, 0]
+            flat[row0 + x + 1] = yuv[b, 0]
+            flat[row1 + x] = yuv[c, 0]
+            flat[row1 + x + 1] = yuv[d, 0]
+            if a == b and a == c and a == d:
+                flat[u_off + crow + x // 2] = yuv[a, 1]
+                flat[v_off + crow + x // 2] = yuv[a, 2]
+            else:
+                su = np.int64(yuv[a, 1]) + yuv[b, 1] + yuv[c, 1] + yuv[d, 1]
+                sv = np.int64(yuv[a, 2]) + yuv[b, 2] + yuv[c, 2] + yuv[d, 2]
+                flat[u_off + crow + x // 2] = (su + 2) >> 2
+                flat[v_off + crow + x // 2] = (sv + 2) >> 2

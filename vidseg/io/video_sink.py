@@ -216,11 +216,13 @@ class VideoFileSink:
             raise ClosedError(f"video sink {str(self.path)!r} is closed")
         if self._container is None:
             raise SinkError(f"video sink {str(self.path)!r} is not open; call open(info) first")
-        image = self._prepare(result.view)
         try:
-            if self._video is None:
-                self._add_streams(image)
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame = self._yuv_frame(result)
+            if frame is None:
+                image = self._prepare(result.view)
+                if self._video is None:
+                    self._add_streams(image.shape[1], image.shape[0])
+                frame = av.VideoFrame.from_ndarray(image, format="bgr24")
             frame.pts = self._next_pts(result.frame.pts, result.frame.time_s)
             frame.time_base = self._video.codec_context.time_base
             self._container.mux(self._video.encode(frame))
@@ -321,7 +323,26 @@ class VideoFileSink:
             view = cv2.copyMakeBorder(view, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
         return np.ascontiguousarray(view)
 
-    def _add_streams(self, image: np.ndarray) -> None:
+    def _yuv_frame(self, result: FrameResult) -> av.VideoFrame | None:
+        """The view as a ready yuv420p frame when the encoder takes that, else None.
+
+        Saves a BGR image and a colour conversion per frame for the common case.
+        """
+        if _pix_fmt(self.codec) != "yuv420p":
+            return None
+        i420 = result.view_i420
+        if i420 is None:
+            return None
+        h, w = i420.shape[0] * 2 // 3, i420.shape[1]
+        if self._size is None:
+            self._size = (w, h)
+        elif self._size != (w, h):
+            return None
+        if self._video is None:
+            self._add_streams(w, h)
+        return av.VideoFrame.from_ndarray(i420, format="yuv420p")
+
+    def _add_streams(self, width: int, height: int) -> None:
         assert self._info is not None
         info = self._info
         fps = info.fps if info.fps and info.fps > 0 else 25.0
@@ -331,13 +352,13 @@ class VideoFileSink:
                                             options=_encoder_options(self.codec, self.crf,
                                                                      self.preset))
         ctx = stream.codec_context
-        stream.width, stream.height = image.shape[1], image.shape[0]
+        stream.width, stream.height = width, height
         stream.pix_fmt = _pix_fmt(self.codec)
         ctx.time_base = time_base
         stream.time_base = time_base
         ctx.gop_size = max(1, round(_KEYFRAME_INTERVAL_S * fps))
         if self.codec in ("mpeg4", "mjpeg"):
-            ctx.bit_rate = int(0.15 * image.shape[0] * image.shape[1] * fps)
+            ctx.bit_rate = int(0.15 * width * height * fps)
         self._video = stream
         if self.keep_audio and info.audio is not None:
             self._audio = _AudioPassThrough(self._container, info.audio, self._supported,
