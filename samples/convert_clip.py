@@ -25,13 +25,19 @@ def show(result, summary):
     # Called for every frame; stats are already computed by the engine.
     st = result.stats
     top = st.area_share.argmax()
-    print(f"frame {st.frame:4d}  t={st.time_s:6.2f}s  largest cluster {top} "
-          f"({100 * st.area_share[top]:.1f}%, {st.color_hex[top]})"
-          + ("  scene cut" if st.scene_cut else ""))
+    print(
+        f"frame {st.frame:4d}  t={st.time_s:6.2f}s  largest cluster {top} "
+        f"({100 * st.area_share[top]:.1f}%, {st.color_hex[top]})"
+        + ("  scene cut" if st.scene_cut else "")
+    )
 
 
 with open_source(args.input) as source:
-    summary = run(source, Segmenter(n_clusters=args.k, seed=0),
-                  [VideoFileSink(args.output, overwrite=True)],
-                  max_frames=args.max_frames, on_frame=show)
+    summary = run(
+        source,
+        Segmenter(n_clusters=args.k, seed=0),
+        [VideoFileSink(args.output, overwrite=True)],
+        max_frames=args.max_frames,
+        on_frame=show,
+    )
 print(summary.describe())

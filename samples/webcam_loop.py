@@ -30,11 +30,20 @@ with open_source(args.source) as source:
         now = time.monotonic()
         fps, last = 1.0 / max(now - last, 1e-6), now
         view = result.recolor()
-        cv2.putText(view, f"{fps:4.1f} fps  k={k}", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7,
-                    (255, 255, 255), 2)
+        cv2.putText(
+            view,
+            f"{fps:4.1f} fps  k={k}",
+            (10, 24),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.7,
+            (255, 255, 255),
+            2,
+        )
         if args.headless:
-            print(f"frame {frame.index}: {fps:.1f} fps, areas "
-                  + " ".join(f"{a:.2f}" for a in result.areas))
+            print(
+                f"frame {frame.index}: {fps:.1f} fps, areas "
+                + " ".join(f"{a:.2f}" for a in result.areas)
+            )
         else:
             cv2.imshow("vidseg", view)
             key = cv2.waitKey(1) & 0xFF

@@ -53,9 +53,15 @@ def frames(n: int = 24, size: tuple[int, int] = (160, 96)) -> list[np.ndarray]:
     return list(demo_frames(n, size))
 
 
-def write_clip(path: Path, images: Sequence[np.ndarray], *, codec: str = "libx264",
-               rate: int = 25, time_base: Fraction | None = None,
-               pts: Sequence[int] | None = None) -> Path:
+def write_clip(
+    path: Path,
+    images: Sequence[np.ndarray],
+    *,
+    codec: str = "libx264",
+    rate: int = 25,
+    time_base: Fraction | None = None,
+    pts: Sequence[int] | None = None,
+) -> Path:
     """Encode ``images`` with PyAV; ``pts`` (in ``time_base``) default to 0, 1, 2, ..."""
     height, width = images[0].shape[:2]
     with av.open(str(path), "w") as container:
@@ -93,9 +99,12 @@ def patch_avi_frame_count(path: Path, claimed: int) -> None:
 
 def result(frame: Frame, view: np.ndarray | None = None) -> FrameResult:
     """A ``FrameResult`` for sink tests; sinks only read ``view`` and ``frame``."""
-    return FrameResult(frame=frame, segmentation=None,  # type: ignore[arg-type]
-                       view=frame.image if view is None else view,
-                       stats=None)  # type: ignore[arg-type]
+    return FrameResult(
+        frame=frame,
+        segmentation=None,  # type: ignore[arg-type]
+        view=frame.image if view is None else view,
+        stats=None,
+    )  # type: ignore[arg-type]
 
 
 def ffprobe(path: Path, *, count: bool = False) -> dict[str, Any]:
@@ -103,8 +112,7 @@ def ffprobe(path: Path, *, count: bool = False) -> dict[str, Any]:
     cmd = ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json"]
     if count:
         cmd.append("-count_frames")
-    out = subprocess.run([*cmd, str(path)], capture_output=True, text=True, check=True,
-                         timeout=60)
+    out = subprocess.run([*cmd, str(path)], capture_output=True, text=True, check=True, timeout=60)
     return dict(json.loads(out.stdout))
 
 
@@ -118,16 +126,34 @@ def stream(probe: dict[str, Any], kind: str) -> dict[str, Any]:
 def packet_times(path: Path, kind: str = "v") -> list[float]:
     """Presentation times (s) of every packet of the first ``kind`` stream, in file order."""
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", f"{kind}:0", "-show_entries",
-         "packet=pts_time", "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, check=True, timeout=60)
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            f"{kind}:0",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return [float(line.split(",")[0]) for line in out.stdout.split()]
 
 
 def decode_errors(path: Path) -> str:
     """Decode the whole file with the ffmpeg program; return what it reported as errors."""
-    out = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null",
-                          "-"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return out.stderr.strip() + ("" if out.returncode == 0 else f" (exit {out.returncode})")
 
 

@@ -46,8 +46,7 @@ def test_reference_ratio_to_itself_is_one():
     ref = metrics.reference_wcss(x, 8, sample=1000, seed=3)
     assert metrics.inertia_ratio(x, ref_labels, ref, 8) == pytest.approx(1.0)
     # well separated blobs: the reference finds them, a scrambled labelling is far worse
-    assert metrics.inertia_ratio(x, np.random.default_rng(0).integers(0, 8, len(x)),
-                                 ref, 8) > 10
+    assert metrics.inertia_ratio(x, np.random.default_rng(0).integers(0, 8, len(x)), ref, 8) > 10
 
 
 def test_reference_cache_computes_once():
@@ -85,8 +84,9 @@ def test_flicker():
     assert metrics.flicker_ratio(inputs, still) == 0.0
     assert metrics.flicker_ratio(inputs, inputs) == pytest.approx(1.0)
     # uint8 differences are exact: |0 - 255| = 255, no wrap-around
-    assert metrics.mean_abs_diff(np.zeros((2, 2), np.uint8),
-                                 np.full((2, 2), 255, np.uint8)) == 255.0
+    assert (
+        metrics.mean_abs_diff(np.zeros((2, 2), np.uint8), np.full((2, 2), 255, np.uint8)) == 255.0
+    )
 
 
 def test_cut_recovered():

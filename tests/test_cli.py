@@ -50,8 +50,9 @@ def test_config_command_prints_config_yaml(capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().out == (REPO / "config.yaml").read_text()
 
 
-def test_demo_writes_video_stats_and_summary(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_writes_video_stats_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "demo.mp4"
     assert main(["demo", str(out), "--max-frames", "12", "--k", "5", "-q"]) == 0
     assert cv2_read(out)[:3] == (12, 640, 360)
@@ -66,9 +67,26 @@ def test_demo_writes_video_stats_and_summary(tmp_path: Path,
 def test_convert_real_clip_with_stats_labels_and_overrides(tmp_path: Path) -> None:
     out = tmp_path / "o.mkv"
     stats = tmp_path / "s.ndjson"
-    code = main(["convert", str(media("vtest_pedestrians_static.avi")), str(out), "--k", "4",
-                 "--max-frames", "15", "--view", "side-by-side", "--stats", str(stats),
-                 "--labels", str(tmp_path / "labels"), "--color-space", "lab", "-q"])
+    code = main(
+        [
+            "convert",
+            str(media("vtest_pedestrians_static.avi")),
+            str(out),
+            "--k",
+            "4",
+            "--max-frames",
+            "15",
+            "--view",
+            "side-by-side",
+            "--stats",
+            str(stats),
+            "--labels",
+            str(tmp_path / "labels"),
+            "--color-space",
+            "lab",
+            "-q",
+        ]
+    )
     assert code == 0
     n, w, h, _ = cv2_read(out)
     assert (n, w, h) == (15, 960, 360)
@@ -76,8 +94,9 @@ def test_convert_real_clip_with_stats_labels_and_overrides(tmp_path: Path) -> No
     assert len(list((tmp_path / "labels").glob("*.png"))) == 15
 
 
-def test_config_file_is_used_and_validated(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_file_is_used_and_validated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text("engine:\n  n_clusterz: 4\n")
     assert main(["demo", str(tmp_path / "d.mp4"), "--config", str(cfg)]) == 2
@@ -89,12 +108,16 @@ def test_config_file_is_used_and_validated(tmp_path: Path,
     assert not list(tmp_path.glob("d*"))
 
 
-@pytest.mark.parametrize("args,code,message", [
-    (["--k", "1"], 2, "n_clusters must be in [2, 64], got 1"),
-    (["--codec", "nosuchcodec"], 2, "nosuchcodec"),
-])
-def test_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
-                     code: int, message: str) -> None:
+@pytest.mark.parametrize(
+    "args,code,message",
+    [
+        (["--k", "1"], 2, "n_clusters must be in [2, 64], got 1"),
+        (["--codec", "nosuchcodec"], 2, "nosuchcodec"),
+    ],
+)
+def test_bad_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
+) -> None:
     assert main(["demo", str(tmp_path / "d.mp4"), *args]) == code
     assert message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
@@ -154,9 +177,22 @@ def _spawn(tmp_path: Path, out: Path) -> subprocess.Popen[str]:
         cv2.imwrite(str(images / f"f{i:04d}.png"), img)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "vidseg", "convert", str(images), str(out), "--stats",
-         str(tmp_path / "s.csv"), "--no-progress"],
-        stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "vidseg",
+            "convert",
+            str(images),
+            str(out),
+            "--stats",
+            str(tmp_path / "s.csv"),
+            "--no-progress",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
 
 
 def _wait_for_rows(csv_path: Path, rows: int, proc: subprocess.Popen[str]) -> None:

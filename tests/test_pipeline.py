@@ -44,8 +44,9 @@ def test_file_run_is_lossless_ordered_and_encoded(tmp_path: Path) -> None:
     clip = frames(30, (160, 96))
     rec = RecordingSink()
     out = tmp_path / "out.mp4"
-    summary = run(ArraySource(clip, fps=25), Segmenter(n_clusters=4), [
-        VideoFileSink(out), rec], queue_size=2)
+    summary = run(
+        ArraySource(clip, fps=25), Segmenter(n_clusters=4), [VideoFileSink(out), rec], queue_size=2
+    )
     assert summary.frames_in == summary.frames_out == 30 and summary.dropped == 0
     assert [r.frame.index for r in rec.results] == list(range(30))
     assert rec.state == "closed"
@@ -57,8 +58,9 @@ def test_file_run_is_lossless_ordered_and_encoded(tmp_path: Path) -> None:
     assert summary.fps > 0 and summary.mean_inertia > 0
 
 
-@pytest.mark.parametrize("view,width", [("recolor", 160), ("palette", 160),
-                                        ("side-by-side", 320), ("overlay", 160)])
+@pytest.mark.parametrize(
+    "view,width", [("recolor", 160), ("palette", 160), ("side-by-side", 320), ("overlay", 160)]
+)
 def test_views(view: str, width: int) -> None:
     rec = RecordingSink()
     run(ArraySource(frames(3, (160, 96))), Segmenter(n_clusters=4), [rec], view=view)
@@ -105,8 +107,13 @@ def test_stop_event_aborts_and_keeps_partial_output(tmp_path: Path) -> None:
         if result.frame.index == 10:
             stop.set()
 
-    summary = run(ArraySource(frames(200, (96, 64))), Segmenter(n_clusters=3),
-                  [VideoFileSink(out)], stop=stop, on_frame=on_frame)
+    summary = run(
+        ArraySource(frames(200, (96, 64))),
+        Segmenter(n_clusters=3),
+        [VideoFileSink(out)],
+        stop=stop,
+        on_frame=on_frame,
+    )
     assert 0 < summary.frames_out < 200
     assert not out.exists()
     partial = tmp_path / "out.partial.mp4"
@@ -128,8 +135,7 @@ def test_live_source_drops_oldest_and_stays_current() -> None:
 
 def test_max_frames() -> None:
     rec = RecordingSink()
-    summary = run(ArraySource(frames(20, (64, 48))), Segmenter(n_clusters=3), [rec],
-                  max_frames=7)
+    summary = run(ArraySource(frames(20, (64, 48))), Segmenter(n_clusters=3), [rec], max_frames=7)
     assert summary.frames_out == 7 and len(rec.results) == 7
 
 
@@ -149,8 +155,12 @@ def test_truncated_file_processes_what_decodes_then_raises(tmp_path: Path) -> No
 
 def test_real_clip_runs_with_scene_and_stats(tmp_path: Path) -> None:
     rec = RecordingSink()
-    summary = run(VideoFileSource(media("o4n_horses_panning.mp4")),
-                  Segmenter(n_clusters=6), [rec], max_frames=40)
+    summary = run(
+        VideoFileSource(media("o4n_horses_panning.mp4")),
+        Segmenter(n_clusters=6),
+        [rec],
+        max_frames=40,
+    )
     assert summary.frames_out == 40
     times = [r.frame.time_s for r in rec.results]
     assert all(b > a for a, b in itertools.pairwise(times))

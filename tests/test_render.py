@@ -15,22 +15,27 @@ from vidseg.stats import ClusterStats
 def _result(image: np.ndarray, view: str) -> FrameResult:
     seg = Segmenter(n_clusters=6, seed=0).segment(image)
     stats = ClusterStats.from_segmentation(seg, frame_index=0, time_s=0.0)
-    return FrameResult(frame=Frame(image=image, index=0, time_s=0.0), segmentation=seg,
-                       stats=stats, view_name=view)
+    return FrameResult(
+        frame=Frame(image=image, index=0, time_s=0.0), segmentation=seg, stats=stats, view_name=view
+    )
 
 
 def _reference_i420(bgr: np.ndarray) -> np.ndarray:
     """BT.601 I420 with chroma averaged over each 2x2 block (OpenCV's own conversion
     takes the top-left pixel's chroma, so it is computed per pixel on a 2x upscale)."""
     h, w = bgr.shape[:2]
-    per_pixel = cv2.cvtColor(cv2.resize(bgr, (2 * w, 2 * h), interpolation=cv2.INTER_NEAREST),
-                             cv2.COLOR_BGR2YUV_I420)
+    per_pixel = cv2.cvtColor(
+        cv2.resize(bgr, (2 * w, 2 * h), interpolation=cv2.INTER_NEAREST), cv2.COLOR_BGR2YUV_I420
+    )
     y = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)[:h]
     planes = []
-    for plane in (per_pixel[2 * h: 2 * h + h // 2], per_pixel[2 * h + h // 2:]):
+    for plane in (per_pixel[2 * h : 2 * h + h // 2], per_pixel[2 * h + h // 2 :]):
         full = plane.reshape(h, w).astype(np.float64)
-        planes.append(np.floor(full.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)) + 0.5)
-                      .astype(np.uint8).reshape(h // 4, w))
+        planes.append(
+            np.floor(full.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)) + 0.5)
+            .astype(np.uint8)
+            .reshape(h // 4, w)
+        )
     return np.concatenate([y, *planes])
 
 

@@ -10,8 +10,9 @@ SAMPLES = Path(__file__).parents[1] / "samples"
 
 
 def _run(tmp_path: Path, *args: str) -> str:
-    proc = subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -22,8 +23,16 @@ def test_segment_image(tmp_path: Path) -> None:
 
 
 def test_convert_clip(tmp_path: Path) -> None:
-    out = _run(tmp_path, str(SAMPLES / "convert_clip.py"), "demo", "c.mp4", "--k", "4",
-               "--max-frames", "10")
+    out = _run(
+        tmp_path,
+        str(SAMPLES / "convert_clip.py"),
+        "demo",
+        "c.mp4",
+        "--k",
+        "4",
+        "--max-frames",
+        "10",
+    )
     assert out.count("largest cluster") == 10 and (tmp_path / "c.mp4").is_file()
 
 

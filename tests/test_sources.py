@@ -56,6 +56,7 @@ def test_video_file_round_trip(tmp_path: Path) -> None:
     assert [f.index for f in got] == list(range(30))
     np.testing.assert_allclose([f.time_s for f in got], np.arange(30) / 25, atol=1e-9)
     assert all(f.image.shape == (96, 160, 3) and f.image.dtype == np.uint8 for f in got)
+
     # Lossy, but each decoded frame is closest to the picture written at its place.
     def mae(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.abs(a.astype(int) - b.astype(int)).mean())
@@ -101,8 +102,13 @@ def test_audio_false_drops_packets() -> None:
 
 def test_header_that_lies_about_fps(tmp_path: Path) -> None:
     # Matroska header: 50 fps.  Real frames: 2 ticks of 1/50 s apart (25 fps).
-    clip = write_clip(tmp_path / "lie.mkv", frames(20), rate=50, time_base=Fraction(1, 50),
-                      pts=[2 * i for i in range(20)])
+    clip = write_clip(
+        tmp_path / "lie.mkv",
+        frames(20),
+        rate=50,
+        time_base=Fraction(1, 50),
+        pts=[2 * i for i in range(20)],
+    )
     with VideoFileSource(clip) as src:
         assert src.info.fps == 50.0  # the claim is reported as such...
         assert src.info.frame_count is None
@@ -140,8 +146,24 @@ def test_not_a_video(tmp_path: Path) -> None:
 def test_audio_only_file(tmp_path: Path) -> None:
     need_ffmpeg()
     audio = tmp_path / "sound.m4a"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(media(DASHCAM)), "-vn",
-                    "-c", "copy", "-t", "1", str(audio)], check=True, timeout=60)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(media(DASHCAM)),
+            "-vn",
+            "-c",
+            "copy",
+            "-t",
+            "1",
+            str(audio),
+        ],
+        check=True,
+        timeout=60,
+    )
     with pytest.raises(SourceOpenError, match=r"sound\.m4a.* has no video stream"):
         VideoFileSource(audio)
 
@@ -152,8 +174,9 @@ def test_zero_frame_file(tmp_path: Path) -> None:
         VideoFileSource(clip)
 
 
-def test_truncated_file_yields_what_decodes_then_raises(tmp_path: Path,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_truncated_file_yields_what_decodes_then_raises(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     data = media(VTEST).read_bytes()
     cut = tmp_path / "cut.avi"
     cut.write_bytes(data[: int(len(data) * 0.6)])
@@ -165,8 +188,7 @@ def test_truncated_file_yields_what_decodes_then_raises(tmp_path: Path,
     assert 400 < len(got) < 795
     assert f"{len(got)} frames decoded" in str(err.value)
     assert "corrupt packets skipped" in str(err.value) and "cut.avi" in str(err.value)
-    assert any(r.levelno == logging.WARNING and "cut.avi" in r.getMessage()
-               for r in caplog.records)
+    assert any(r.levelno == logging.WARNING and "cut.avi" in r.getMessage() for r in caplog.records)
     assert src.closed and open_fds(cut) == 0
 
 
@@ -286,8 +308,7 @@ def test_contract_enter_iterate_exit(make_source: Callable[[], FrameSource]) -> 
     assert all(b.time_s > a.time_s for a, b in itertools.pairwise(got))
 
 
-def test_contract_double_close_and_use_after_close(
-        make_source: Callable[[], FrameSource]) -> None:
+def test_contract_double_close_and_use_after_close(make_source: Callable[[], FrameSource]) -> None:
     src = make_source()
     src.close()
     src.close()
@@ -337,8 +358,7 @@ def test_open_source_dispatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     open_source("0")
     open_source("rtsp://127.0.0.1/cam")
     open_source("tcp://127.0.0.1:9")
-    assert calls == [("camera", 0), ("net", "rtsp://127.0.0.1/cam"),
-                     ("net", "tcp://127.0.0.1:9")]
+    assert calls == [("camera", 0), ("net", "rtsp://127.0.0.1/cam"), ("net", "tcp://127.0.0.1:9")]
     assert isinstance(open_source("demo"), DemoSource)
     _write_images(tmp_path / "seq", frames(2, (32, 24)), ["1.png", "2.png"])
     assert isinstance(open_source(str(tmp_path / "seq")), ImageSequenceSource)
@@ -416,9 +436,26 @@ def test_network_source_masks_password() -> None:
 def _serve(clip: Path, port: int, seconds: float) -> subprocess.Popen[bytes]:
     """ffmpeg serving ``seconds`` of ``clip`` in real time as MPEG-TS on one TCP connection."""
     return subprocess.Popen(
-        ["ffmpeg", "-nostdin", "-v", "error", "-re", "-i", str(clip), "-t", str(seconds),
-         "-an", "-c:v", "copy", "-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-re",
+            "-i",
+            str(clip),
+            "-t",
+            str(seconds),
+            "-an",
+            "-c:v",
+            "copy",
+            "-f",
+            "mpegts",
+            f"tcp://127.0.0.1:{port}?listen=1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _connect_when_up(url: str, server: subprocess.Popen[bytes], **kw: float) -> NetworkSource:
@@ -439,8 +476,9 @@ def test_network_source_reconnects_then_gives_up(caplog: pytest.LogCaptureFixtur
     url = f"tcp://127.0.0.1:{port}"
     servers = [_serve(first, port, 1.0)]
     try:
-        src = _connect_when_up(url, servers[0], reconnect_attempts=3, reconnect_backoff=0.1,
-                               timeout=5.0)
+        src = _connect_when_up(
+            url, servers[0], reconnect_attempts=3, reconnect_backoff=0.1, timeout=5.0
+        )
         # ffmpeg closes its listening socket once the client is in, so the second
         # server can wait on the same port while the first one still streams.
         servers.append(_serve(second, port, 1.0))

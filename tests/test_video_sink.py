@@ -41,8 +41,9 @@ def ffmpeg_tools() -> None:
     need_ffmpeg()
 
 
-def _write(path: Path, n: int = 20, size: tuple[int, int] = (160, 96), fps: float = 25,
-           **kw: object) -> VideoFileSink:
+def _write(
+    path: Path, n: int = 20, size: tuple[int, int] = (160, 96), fps: float = 25, **kw: object
+) -> VideoFileSink:
     src = ArraySource(frames(n, size), fps=fps)
     with VideoFileSink(path, **kw) as sink:  # type: ignore[arg-type]
         sink.open(src.info)
@@ -81,8 +82,9 @@ def test_convert_real_clip_keeps_every_frame_and_audio(tmp_path: Path) -> None:
     video, audio = stream(probe, "video"), stream(probe, "audio")
     assert int(video["nb_read_frames"]) == 795
     assert float(video["duration"]) == pytest.approx(79.5, abs=0.05)
-    assert audio["codec_name"] == "aac" and float(audio["duration"]) == pytest.approx(79.55,
-                                                                                     abs=0.1)
+    assert audio["codec_name"] == "aac" and float(audio["duration"]) == pytest.approx(
+        79.55, abs=0.1
+    )
     times = packet_times(out)
     np.testing.assert_allclose(np.diff(sorted(times)), 0.1, atol=1e-3)  # no dup, no drop
     assert cv2_read(out)[:3] == (795, 480, 360)
@@ -99,7 +101,8 @@ def test_output_timestamps_are_the_inputs(tmp_path: Path) -> None:
         for i, (p, image) in enumerate(zip(pts, images, strict=True)):
             sink.write(result(Frame(image=image, index=i, time_s=p / 50, pts=p)))
     assert sorted(packet_times(out)) == pytest.approx(
-        [p / 50 for p in [0, 2, 4, 10, 11, 12, 20, 21]], abs=1e-3)
+        [p / 50 for p in [0, 2, 4, 10, 11, 12, 20, 21]], abs=1e-3
+    )
 
 
 def test_odd_size_is_padded(tmp_path: Path) -> None:
@@ -128,8 +131,7 @@ def test_webm_transcodes_audio_to_opus(tmp_path: Path, caplog: pytest.LogCapture
         pytest.skip("libvpx-vp9 not available")
     out = tmp_path / "clip.webm"
     with caplog.at_level(logging.WARNING):
-        with VideoFileSource(media(DASHCAM)) as src, \
-                VideoFileSink(out, codec="libvpx-vp9") as sink:
+        with VideoFileSource(media(DASHCAM)) as src, VideoFileSink(out, codec="libvpx-vp9") as sink:
             sink.open(src.info)
             for frame in src:
                 sink.write(result(frame, view=frame.image[::6, ::6]))
@@ -160,8 +162,13 @@ def test_sigkill_leaves_playable_partial(tmp_path: Path) -> None:
             time.sleep(0.01)
     """)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=env, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -182,8 +189,9 @@ def test_sigkill_leaves_playable_partial(tmp_path: Path) -> None:
     assert cv2_read(partial)[0] == int(video["nb_read_frames"])
 
 
-def test_abort_on_exception_keeps_playable_partial(tmp_path: Path,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_abort_on_exception_keeps_playable_partial(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "run.mp4"
     src = ArraySource(frames(30, (128, 72)))
     with caplog.at_level(logging.WARNING), pytest.raises(RuntimeError, match="boom"):
@@ -238,8 +246,11 @@ def test_unwritable_output_directory(tmp_path: Path, monkeypatch: pytest.MonkeyP
     try:
         if os.access(locked, os.W_OK):  # root ignores permission bits: pretend it does not
             real = os.access
-            monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == locked
-                                else real(p, mode, **kw))
+            monkeypatch.setattr(
+                os,
+                "access",
+                lambda p, mode, **kw: False if Path(p) == locked else real(p, mode, **kw),
+            )
         with pytest.raises(SinkError, match=r"output directory .*locked.* is not writable"):
             VideoFileSink(locked / "out.mp4")
     finally:
@@ -268,7 +279,8 @@ def test_unknown_codec_lists_available(tmp_path: Path) -> None:
     with pytest.raises(EncoderNotFoundError, match="'aac'"):  # an encoder, but not video
         VideoFileSink(tmp_path / "out.mp4", codec="aac")
     assert "libx264" in available_encoders() and all(
-        av.Codec(name, "w").type == "video" for name in available_encoders())
+        av.Codec(name, "w").type == "video" for name in available_encoders()
+    )
 
 
 def test_codec_container_mismatch(tmp_path: Path) -> None:

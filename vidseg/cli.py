@@ -43,19 +43,33 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         names = [_flag(f.name), *_ALIASES.get(f.name, [])]
         help_text = meta["help"] + f" (default: {f.default})"
         if isinstance(f.default, bool):
-            group.add_argument(*names, dest=f.name, default=None,
-                               action=argparse.BooleanOptionalAction, help=help_text)
+            group.add_argument(
+                *names,
+                dest=f.name,
+                default=None,
+                action=argparse.BooleanOptionalAction,
+                help=help_text,
+            )
             continue
-        kind = float if isinstance(f.default, float) else (
-            str if isinstance(f.default, str) else int)
-        group.add_argument(*names, dest=f.name, default=None, type=kind,
-                           choices=meta["choices"], metavar=f.name.upper(), help=help_text)
+        kind = (
+            float if isinstance(f.default, float) else (str if isinstance(f.default, str) else int)
+        )
+        group.add_argument(
+            *names,
+            dest=f.name,
+            default=None,
+            type=kind,
+            choices=meta["choices"],
+            metavar=f.name.upper(),
+            help=help_text,
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``vidseg`` argument parser (one, shared by every command)."""
     parser = argparse.ArgumentParser(
-        prog="vidseg", description="Real-time, temporally stable k-means video segmentation.")
+        prog="vidseg", description="Real-time, temporally stable k-means video segmentation."
+    )
     parser.add_argument("--version", action="version", version=f"vidseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -63,31 +77,51 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-v", "--verbose", action="count", default=0, help="debug log output")
         p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
         p.add_argument("--config", type=Path, help="YAML config file (see config.yaml)")
-        p.add_argument("--stats", type=Path, metavar="FILE",
-                       help="per-cluster statistics table: .csv (one row per frame x "
-                            "cluster) or .ndjson (one object per frame)")
-        p.add_argument("--labels", type=Path, metavar="DIR",
-                       help="write label maps (cluster id per pixel) into DIR")
-        p.add_argument("--labels-format", choices=("png", "npz"), default="png",
-                       help="label maps as 8-bit PNGs or .npz chunks (default: png)")
-        p.add_argument("--overwrite", action="store_true",
-                       help="replace existing outputs")
+        p.add_argument(
+            "--stats",
+            type=Path,
+            metavar="FILE",
+            help="per-cluster statistics table: .csv (one row per frame x "
+            "cluster) or .ndjson (one object per frame)",
+        )
+        p.add_argument(
+            "--labels",
+            type=Path,
+            metavar="DIR",
+            help="write label maps (cluster id per pixel) into DIR",
+        )
+        p.add_argument(
+            "--labels-format",
+            choices=("png", "npz"),
+            default="png",
+            help="label maps as 8-bit PNGs or .npz chunks (default: png)",
+        )
+        p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
         _add_config_flags(p)
 
     convert = sub.add_parser(
-        "convert", help="segment a video, camera, stream or image sequence into a video",
+        "convert",
+        help="segment a video, camera, stream or image sequence into a video",
         description="Segment INPUT (video file, camera index such as 0, rtsp/http URL, "
-                    "image directory or glob, or 'demo') into OUTPUT (.mp4 H.264 by default).")
+        "image directory or glob, or 'demo') into OUTPUT (.mp4 H.264 by default).",
+    )
     convert.add_argument("input", help="video file, camera index, stream URL, images, or demo")
     convert.add_argument("output", type=Path, help="output video (.mp4 .mkv .mov .webm .avi)")
     common(convert)
 
     demo = sub.add_parser(
-        "demo", help="segment the built-in clip (a pan over a real photo); no camera needed",
+        "demo",
+        help="segment the built-in clip (a pan over a real photo); no camera needed",
         description="Segment the built-in demo clip and write the video, a per-cluster "
-                    "statistics CSV and a summary of the cluster areas.")
-    demo.add_argument("output", type=Path, nargs="?", default=Path("vidseg-demo.mp4"),
-                      help="output video (default: vidseg-demo.mp4)")
+        "statistics CSV and a summary of the cluster areas.",
+    )
+    demo.add_argument(
+        "output",
+        type=Path,
+        nargs="?",
+        default=Path("vidseg-demo.mp4"),
+        help="output video (default: vidseg-demo.mp4)",
+    )
     common(demo)
 
     sub.add_parser("config", help="print the default configuration (config.yaml)")
@@ -96,8 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config)
-    overrides = {f.name: getattr(args, f.name) for _, f in field_specs()
-                 if getattr(args, f.name, None) is not None}
+    overrides = {
+        f.name: getattr(args, f.name)
+        for _, f in field_specs()
+        if getattr(args, f.name, None) is not None
+    }
     return cfg.with_overrides(overrides)
 
 
@@ -125,6 +162,7 @@ def _logging_to_stderr(verbose: int, quiet: bool) -> Iterator[None]:
 @contextmanager
 def _signals_stop(stop: threading.Event, received: list[int]) -> Iterator[None]:
     """SIGINT/SIGTERM set ``stop`` so the run finalises its outputs instead of dying."""
+
     def handler(signum: int, frame: FrameType | None) -> None:
         if received:  # a second signal: stop waiting for the clean finish
             raise KeyboardInterrupt
@@ -152,13 +190,24 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
     stop = threading.Event()
     received: list[int] = []
     with _signals_stop(stop, received):
-        summary = convert(source_spec, args.output, cfg, stats=args.stats, labels=args.labels,
-                          labels_format=args.labels_format, overwrite=args.overwrite,
-                          stop=stop, demo_summary=args.command == "demo")
+        summary = convert(
+            source_spec,
+            args.output,
+            cfg,
+            stats=args.stats,
+            labels=args.labels,
+            labels_format=args.labels_format,
+            overwrite=args.overwrite,
+            stop=stop,
+            demo_summary=args.command == "demo",
+        )
     if received:
         signum = received[0]
-        log.warning("stopped by %s after %d frames; partial outputs kept (see above)",
-                    signal.Signals(signum).name, summary.frames_out)
+        log.warning(
+            "stopped by %s after %d frames; partial outputs kept (see above)",
+            signal.Signals(signum).name,
+            summary.frames_out,
+        )
         return 128 + signum
     return 0
 

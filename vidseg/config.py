@@ -71,15 +71,9 @@ class EngineConfig:
     )
     still_threshold: int = _opt(
         12,
-        "a pixel is still (averaged, hysteresis) while |dB|+|dG|+|dR| from its average <= this",
+        "hysteresis applies to pixels whose |dB|+|dG|+|dR| since the last frame is <= this",
         lo=0,
         hi=765,
-    )
-    denoise_frames: int = _opt(
-        1,
-        "still pixels are labelled by a running average over ~N frames (1, 2, 4, 8 or 16)",
-        lo=1,
-        hi=16,
     )
     lut_bits: int = _opt(6, "bits per channel of the colour look-up table", lo=4, hi=7)
     scene_cut: float = _opt(

@@ -102,9 +102,16 @@ class FrameResult:
         Colour weight of the ``overlay`` view.
     """
 
-    def __init__(self, *, frame: Frame, segmentation: Segmentation, stats: ClusterStats,
-                 view: np.ndarray | None = None, view_name: str = "recolor",
-                 overlay_alpha: float = 0.5) -> None:
+    def __init__(
+        self,
+        *,
+        frame: Frame,
+        segmentation: Segmentation,
+        stats: ClusterStats,
+        view: np.ndarray | None = None,
+        view_name: str = "recolor",
+        overlay_alpha: float = 0.5,
+    ) -> None:
         self.frame = frame
         self.segmentation = segmentation
         self.stats = stats
@@ -122,8 +129,9 @@ class FrameResult:
         if self._view is None:
             from .render import render
 
-            self._view = render(self.view_name, self.frame.image, self.segmentation,
-                                alpha=self.overlay_alpha)
+            self._view = render(
+                self.view_name, self.frame.image, self.segmentation, alpha=self.overlay_alpha
+            )
         return self._view
 
     @property

@@ -10,8 +10,9 @@ the caller        segments and renders (the caller's thread, so signal handlers
 ``vidseg-write``  writes results to the sinks, in order.
 
 Both queues are bounded.  For files the input queue blocks, so no frame is ever
-dropped and order is kept; for live sources it keeps only the newest frames and
-counts the ones it dropped, so latency stays bounded when processing falls
+dropped and order is kept; for live sources both queues hold one item and the
+input keeps only the newest frame, counting the ones it replaced, so latency
+stays bounded (about one processing time per stage) when processing falls
 behind.  A worker's exception is re-raised in the caller; on any error or stop
 the sinks are aborted (partial outputs kept and named), on success closed.
 """
@@ -99,12 +100,15 @@ class RunSummary:
 
     def describe(self) -> str:
         """One human-readable line."""
-        text = (f"{self.frames_out} frames written of {self.frames_in} read in "
-                f"{self.elapsed_s:.1f} s ({self.fps:.1f} fps), {self.dropped} dropped, "
-                f"{self.scene_cuts} scene cuts, mean fit error {self.mean_inertia:.2f}")
+        text = (
+            f"{self.frames_out} frames written of {self.frames_in} read in "
+            f"{self.elapsed_s:.1f} s ({self.fps:.1f} fps), {self.dropped} dropped, "
+            f"{self.scene_cuts} scene cuts, mean fit error {self.mean_inertia:.2f}"
+        )
         if self.latency_ms:
-            text += (f", latency p50 {self.latency_ms['p50']:.0f} ms "
-                     f"p95 {self.latency_ms['p95']:.0f} ms")
+            text += (
+                f", latency p50 {self.latency_ms['p50']:.0f} ms p95 {self.latency_ms['p95']:.0f} ms"
+            )
         return text
 
 
@@ -123,8 +127,12 @@ class _LatestQueue:
 
     def put(self, item: Any, stop: threading.Event) -> None:
         with self._cond:
-            # Control items (end of stream, errors) are never dropped.
-            while len(self._items) >= self._maxsize and isinstance(self._items[0], Frame):
+            # Control items (end of stream, errors) never drop a frame and are never dropped.
+            while (
+                isinstance(item, Frame)
+                and len(self._items) >= self._maxsize
+                and isinstance(self._items[0], Frame)
+            ):
                 self._items.popleft()
                 self.dropped += 1
             self._items.append(item)
@@ -198,7 +206,7 @@ def run(
     max_frames : int, optional
         Stop after this many frames.
     queue_size : int
-        Frames buffered between stages (live sources keep at most 2 waiting).
+        Frames buffered between stages for files (live sources keep one).
     stop : threading.Event, optional
         Set it (e.g. from a signal handler) to stop cleanly; ``RunSummary.stopped_by``
         is then whatever the caller stored, the sinks are aborted.
@@ -223,9 +231,8 @@ def run(
     stop = stop if stop is not None else threading.Event()
     info = source.info
     live = info.live
-    inbox: _LatestQueue | _BlockingQueue = (
-        _LatestQueue(2) if live else _BlockingQueue(queue_size))
-    outbox = _BlockingQueue(2 if live else queue_size)
+    inbox: _LatestQueue | _BlockingQueue = _LatestQueue(1) if live else _BlockingQueue(queue_size)
+    outbox = _BlockingQueue(1 if live else queue_size)
     summary = RunSummary()
     latencies: list[float] = []
     inertia_sum = 0.0
@@ -290,11 +297,15 @@ def run(
                     break
                 raise item.error
             seg = segmenter.segment(item.image)
-            stats = ClusterStats.from_segmentation(seg, frame_index=item.index,
-                                                   time_s=item.time_s)
+            stats = ClusterStats.from_segmentation(seg, frame_index=item.index, time_s=item.time_s)
             # The view is rendered lazily, by the sinks, in the writer thread.
-            result = FrameResult(frame=item, segmentation=seg, stats=stats, view_name=view,
-                                 overlay_alpha=overlay_alpha)
+            result = FrameResult(
+                frame=item,
+                segmentation=seg,
+                stats=stats,
+                view_name=view,
+                overlay_alpha=overlay_alpha,
+            )
             if seg.scene_cut and seg.frame_index > 0:
                 summary.scene_cuts += 1
             inertia_sum += seg.inertia

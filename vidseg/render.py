@@ -36,9 +36,7 @@ def fixed_palette(k: int) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR).reshape(-1, 3)
 
 
-def render(
-    view: str, frame: np.ndarray, seg: Segmentation, *, alpha: float = 0.5
-) -> np.ndarray:
+def render(view: str, frame: np.ndarray, seg: Segmentation, *, alpha: float = 0.5) -> np.ndarray:
     """Return the ``view`` of ``seg`` over ``frame`` as a new (H, W', 3) uint8 BGR image.
 
     Parameters
@@ -72,9 +70,9 @@ def palette_i420(palette_bgr: np.ndarray) -> np.ndarray:
     k = len(palette_bgr)
     tiles = np.repeat(np.repeat(palette_bgr[None, :, :], 2, axis=0), 2, axis=1)  # (2, 2k, 3)
     yuv = cv2.cvtColor(np.ascontiguousarray(tiles, dtype=np.uint8), cv2.COLOR_BGR2YUV_I420)
-    y = yuv[:2].reshape(-1)[0:2 * k:2]
+    y = yuv[:2].reshape(-1)[0 : 2 * k : 2]
     chroma = yuv[2:].reshape(-1)
-    return np.stack([y, chroma[:k], chroma[k:2 * k]], axis=1)
+    return np.stack([y, chroma[:k], chroma[k : 2 * k]], axis=1)
 
 
 def render_i420(result: FrameResult) -> np.ndarray | None:
@@ -84,8 +82,7 @@ def render_i420(result: FrameResult) -> np.ndarray | None:
         h, w = seg.labels.shape
         if h % 2 or w % 2:
             return None
-        colours = seg.palette if result.view_name == "recolor" else fixed_palette(
-            seg.n_clusters)
+        colours = seg.palette if result.view_name == "recolor" else fixed_palette(seg.n_clusters)
         out = np.empty((h * 3 // 2, w), np.uint8)
         paint_i420(seg.labels, palette_i420(colours), out)
         return out

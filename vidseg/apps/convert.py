@@ -63,9 +63,18 @@ class AreaSummarySink:
         return "\n".join(lines) + "\n"
 
 
-def convert(source_spec: str, output: Path, cfg: Config, *, stats: Path | None = None,
-            labels: Path | None = None, labels_format: str = "png", overwrite: bool = False,
-            stop: threading.Event | None = None, demo_summary: bool = False) -> RunSummary:
+def convert(
+    source_spec: str,
+    output: Path,
+    cfg: Config,
+    *,
+    stats: Path | None = None,
+    labels: Path | None = None,
+    labels_format: str = "png",
+    overwrite: bool = False,
+    stop: threading.Event | None = None,
+    demo_summary: bool = False,
+) -> RunSummary:
     """Segment ``source_spec`` into the video ``output`` (and optional stats / label maps).
 
     Every output is checked (directory writable, not existing unless
@@ -80,8 +89,16 @@ def convert(source_spec: str, output: Path, cfg: Config, *, stats: Path | None =
     if demo_summary and stats is None:
         stats = output.with_suffix(".csv")
     out = cfg.output
-    sinks: list[Sink] = [VideoFileSink(output, codec=out.codec, crf=out.crf, preset=out.preset,
-                                       overwrite=overwrite, keep_audio=out.keep_audio)]
+    sinks: list[Sink] = [
+        VideoFileSink(
+            output,
+            codec=out.codec,
+            crf=out.crf,
+            preset=out.preset,
+            overwrite=overwrite,
+            keep_audio=out.keep_audio,
+        )
+    ]
     if stats is not None:
         sinks.append(stats_sink(stats, overwrite=overwrite))
     if labels is not None:
@@ -89,16 +106,31 @@ def convert(source_spec: str, output: Path, cfg: Config, *, stats: Path | None =
     areas = AreaSummarySink()
     sinks.append(areas)
 
-    source = open_source(source_spec, reconnect_attempts=cfg.run.reconnect_attempts,
-                         reconnect_backoff=cfg.run.reconnect_backoff,
-                         audio=out.keep_audio)
+    source = open_source(
+        source_spec,
+        reconnect_attempts=cfg.run.reconnect_attempts,
+        reconnect_backoff=cfg.run.reconnect_backoff,
+        audio=out.keep_audio,
+    )
     info = source.info
-    log.info("input %s: %dx%d at %.3g fps%s", info.name, info.width, info.height, info.fps,
-             "" if info.frame_count is None else f", header claims {info.frame_count} frames")
+    log.info(
+        "input %s: %dx%d at %.3g fps%s",
+        info.name,
+        info.width,
+        info.height,
+        info.fps,
+        "" if info.frame_count is None else f", header claims {info.frame_count} frames",
+    )
     total = cfg.run.max_frames or info.frame_count
-    bar = tqdm(total=None if info.live else total, unit="frame", dynamic_ncols=True,
-               disable=not cfg.run.progress or None, file=sys.stderr, leave=False,
-               desc=Path(info.name).name if not info.live else "live")
+    bar = tqdm(
+        total=None if info.live else total,
+        unit="frame",
+        dynamic_ncols=True,
+        disable=not cfg.run.progress or None,
+        file=sys.stderr,
+        leave=False,
+        desc=Path(info.name).name if not info.live else "live",
+    )
 
     def progress(result: FrameResult, summary: RunSummary) -> None:
         if bar.total is not None and bar.n >= bar.total:
@@ -108,9 +140,17 @@ def convert(source_spec: str, output: Path, cfg: Config, *, stats: Path | None =
             bar.set_postfix(dropped=summary.dropped, refresh=False)
 
     try:
-        summary = run(source, Segmenter.from_config(cfg.engine), sinks, view=out.view,
-                      overlay_alpha=out.overlay_alpha, max_frames=cfg.run.max_frames,
-                      queue_size=cfg.run.queue_size, stop=stop, on_frame=progress)
+        summary = run(
+            source,
+            Segmenter.from_config(cfg.engine),
+            sinks,
+            view=out.view,
+            overlay_alpha=out.overlay_alpha,
+            max_frames=cfg.run.max_frames,
+            queue_size=cfg.run.queue_size,
+            stop=stop,
+            on_frame=progress,
+        )
     finally:
         bar.close()
     log.info("%s", summary.describe())

@@ -11,16 +11,12 @@ channel spans at most ``2**bits`` values) and a high-contrast one at about
 computed when the cell is first met in a frame, from three per-channel tables and
 the space's non-linear finish.
 
-Temporal stability comes from two per-pixel mechanisms that act only on still
-pixels (colour within ``still`` of the pixel's running average), so moving
-content is always labelled afresh:
-
-* a running average of the pixel's colour, which is what gets labelled, so
-  sensor and compression noise is averaged away before it can flip a label;
-* hysteresis: a table entry packs the nearest centre (low byte) and the
-  runner-up (high byte) when the cell lies within the margin of the plane
-  bisecting the two centres, else 255; a still pixel whose previous label is
-  that runner-up keeps it.
+Temporal stability comes from hysteresis on still pixels: a table entry packs
+the nearest centre (low byte) and the runner-up (high byte) when the cell lies
+within the margin of the plane bisecting the two centres, else 255.  A pixel
+whose previous label is that runner-up and whose colour changed by at most
+``still`` keeps it, so sensor and compression noise near a decision boundary
+does not flip labels, while moving content is labelled afresh.
 """
 
 from __future__ import annotations
@@ -39,7 +35,7 @@ def _lab_f(t):  # pragma: no cover
     return np.cbrt(t) if t > 0.008856 else 7.787 * t + 16.0 / 116.0
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False, inline="never")
+@numba.njit(cache=True, nogil=True, boundscheck=False, inline="always")
 def _fill_cell(
     q, lb, lg, lr, tables, mode, finish, centers, inv_sep, margin, lut
 ):  # pragma: no cover
@@ -97,8 +93,9 @@ def _fill_cell(
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def assign_frame(
     image,
-    bits,
-    quant,
+    quant_b,
+    quant_g,
+    quant_r,
     tables,
     mode,
     finish,
@@ -106,8 +103,7 @@ def assign_frame(
     inv_sep,
     margin,
     lut,
-    smooth,
-    shift,
+    prev_image,
     prev_labels,
     use_prev,
     still,
@@ -118,11 +114,11 @@ def assign_frame(
 
     Parameters
     ----------
-    image : (H, W, 3) uint8, BGR
-    bits : int
-        Bits per channel of the look-up table.
-    quant : (3, 256) int64
-        Level of each 0..255 value per channel (B, G, R), in ``[0, 2**bits)``.
+    image : (H, W, 3) uint8, BGR, C-contiguous
+    quant_b, quant_g, quant_r : (256,) uint32
+        Table-cell index contribution of each channel value, pre-shifted so a
+        cell index is ``quant_b[b] | quant_g[g] | quant_r[r]`` (level of B in the
+        high bits, then G, then R, ``bits`` each).
     tables : (3, 2**bits, 3) float32
         Per-channel linear contributions of each level's colour
         (:func:`vidseg.engine.colorspace.channel_tables`).
@@ -138,17 +134,15 @@ def assign_frame(
         Hysteresis margin in clustering-space units.
     lut : (2**(3*bits),) uint16
         Scratch table, reset here.
-    smooth : (H, W, 3) uint16
-        Running average of each pixel's colour, x16 fixed point; updated in place.
-    shift : int
-        The average takes ``1 / 2**shift`` of each new still frame (0: no averaging).
+    prev_image : (H, W, 3) uint8
+        The previous frame (read only when ``use_prev``).
     prev_labels : (H, W) uint8
         Labels of the previous frame (read only when ``use_prev``).
     use_prev : bool
-        ``smooth`` and ``prev_labels`` hold the previous frame's state.
+        Apply hysteresis.
     still : int
-        A pixel counts as still (averaged, hysteresis applies) when the sum of its
-        absolute channel differences to its running average is at most this.
+        A pixel counts as still (hysteresis applies) when the sum of its absolute
+        channel differences to the previous frame is at most this.
     labels : (H, W) uint8
         Output labels.
     counts : (k,) int64
@@ -160,59 +154,50 @@ def assign_frame(
     partial = np.zeros(4 * 256, np.int64)
     n = labels.size
     img = image.reshape(-1)
-    sm = smooth.reshape(-1)
+    old = prev_image.reshape(-1)
     lab = labels.reshape(-1)
     prev = prev_labels.reshape(-1)
-    s1 = bits
-    s2 = 2 * bits
-    qb = quant[0]
-    qg = quant[1]
-    qr = quant[2]
+    bits = np.uint32(np.log2(tables.shape[1]) + 0.5)
+    level_mask = (np.uint32(1) << bits) - np.uint32(1)
+    # Unsigned indices: no negative-index wraparound code in the hot loop.
     for i in range(n):
-        b = np.int64(img[3 * i])
-        g = np.int64(img[3 * i + 1])
-        r = np.int64(img[3 * i + 2])
-        still_px = False
-        if use_prev:
-            # Still pixels are labelled by a running average of their colour (sensor and
-            # compression noise averaged away); moving ones by their colour now.
-            sb = np.int64(sm[3 * i])
-            sg = np.int64(sm[3 * i + 1])
-            sr = np.int64(sm[3 * i + 2])
-            moved = abs((b << 4) - sb) + abs((g << 4) - sg) + abs((r << 4) - sr)
-            if moved <= still << 4:
-                still_px = True
-                sb += ((b << 4) - sb) >> shift
-                sg += ((g << 4) - sg) >> shift
-                sr += ((r << 4) - sr) >> shift
-                b = (sb + 8) >> 4
-                g = (sg + 8) >> 4
-                r = (sr + 8) >> 4
-            else:
-                sb = b << 4
-                sg = g << 4
-                sr = r << 4
-        else:
-            sb = b << 4
-            sg = g << 4
-            sr = r << 4
-        sm[3 * i] = sb
-        sm[3 * i + 1] = sg
-        sm[3 * i + 2] = sr
-        lb = qb[b]
-        lg = qg[g]
-        lr = qr[r]
-        q = (lb << s2) | (lg << s1) | lr
+        j = np.uint64(3) * np.uint64(i)
+        b = img[j]
+        g = img[j + np.uint64(1)]
+        r = img[j + np.uint64(2)]
+        q = quant_b[b] | quant_g[g] | quant_r[r]
         entry = lut[q]
         if entry == UNSET:
-            entry = _fill_cell(q, lb, lg, lr, tables, mode, finish, centers, inv_sep, margin, lut)
-        lbl = entry & 0xFF
-        if still_px and prev[i] == (entry >> 8):
-            lbl = prev[i]
+            entry = _fill_cell(
+                q,
+                q >> (bits + bits),
+                (q >> bits) & level_mask,
+                q & level_mask,
+                tables,
+                mode,
+                finish,
+                centers,
+                inv_sep,
+                margin,
+                lut,
+            )
+        lbl = entry & np.uint16(0xFF)
+        # Hysteresis, checked only where it can apply: the previous label is the
+        # runner-up and the colour barely changed (noise, not motion).
+        if use_prev:
+            pl = prev[i]
+            if pl == (entry >> np.uint16(8)):
+                moved = (
+                    abs(np.int32(b) - np.int32(old[j]))
+                    + abs(np.int32(g) - np.int32(old[j + np.uint64(1)]))
+                    + abs(np.int32(r) - np.int32(old[j + np.uint64(2)]))
+                )
+                if moved <= still:
+                    lbl = pl
         lab[i] = lbl
-        partial[((i & 3) << 8) + lbl] += 1
-    for j in range(k):
-        counts[j] = partial[j] + partial[256 + j] + partial[512 + j] + partial[768 + j]
+        partial[(np.uint64(i) & np.uint64(3)) * np.uint64(256) + np.uint64(lbl)] += 1
+    for c in range(k):
+        counts[c] = partial[c] + partial[256 + c] + partial[512 + c] + partial[768 + c]
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 _HIST_BITS = 2  # 4 levels per channel -> 64-bin histogram for cut detection
 _ERR_JUMP = 2.5  # fit error this many times the running baseline supports a cut
+_DRIFT = 1.15  # warm fit error this much above its running baseline asks for a refresh
+_MIN_REFRESH_GAP = 3  # frames between drift-triggered refreshes (bounds their cost)
 
 
 class Segmenter:
@@ -149,10 +151,11 @@ class Segmenter:
         if (h, w) != self._shape:
             self._new_size(h, w, p)
         sample_bgr = image.reshape(-1, 3)[self._sample_idx]
-        x = to_space(sample_bgr, p.color_space)
         hist = _histogram(sample_bgr)
-
+        # Every BLAS/OpenMP call of the fit runs under the thread limit, so the engine
+        # never spins threads against the pipeline's decode and encode threads.
         with self._threads.limit(limits=p.threads):
+            x = to_space(sample_bgr, p.color_space)
             cut = self._update_centers(x, hist, p)
 
         labels = np.empty((h, w), np.uint8)
@@ -161,8 +164,7 @@ class Segmenter:
         quant, tables = self._quantiser(sample_bgr, p)
         kernels.assign_frame(
             image,
-            p.lut_bits,
-            quant,
+            *quant,
             tables,
             MODES[p.color_space],
             LMS_TO_OKLAB_X100,
@@ -170,14 +172,14 @@ class Segmenter:
             self._inv_sep,
             np.float32(p.hysteresis),
             self._lut,
-            self._smooth,
-            int(np.log2(p.denoise_frames)),
+            self._prev_image,
             self._prev_labels if use_prev else labels,
             use_prev,
             p.still_threshold,
             labels,
             counts,
         )
+        np.copyto(self._prev_image, image)
         self._prev_labels = labels
         # Positions need no per-pixel precision: a grid of ~20k pixels is plenty.
         stride = max(1, int((h * w / 20000) ** 0.5))
@@ -225,7 +227,9 @@ class Segmenter:
             self._shape: tuple[int, int] | None = None
         return self._params
 
-    def _quantiser(self, sample_bgr: np.ndarray, p: EngineConfig) -> tuple[np.ndarray, np.ndarray]:
+    def _quantiser(
+        self, sample_bgr: np.ndarray, p: EngineConfig
+    ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
         """Per-frame quantisation of each channel into 2**bits levels, equalised on the sample.
 
         Levels are contiguous runs of values holding about equal shares of a mix of
@@ -235,7 +239,7 @@ class Segmenter:
         values.
         """
         n = 1 << p.lut_bits
-        quant = np.empty((3, 256), np.int64)
+        quant = np.empty((3, 256), np.uint32)
         levels = np.zeros((3, n))
         for c in range(3):
             # Half the mass spread uniformly bounds every level's width at twice a uniform
@@ -244,12 +248,12 @@ class Segmenter:
             hist += 0.5 / 256
             before = np.cumsum(hist) - hist
             q = np.minimum((before * n / hist.sum()).astype(np.int64), n - 1)
-            quant[c] = q
+            quant[c] = q << (p.lut_bits * (2 - c))
             weight = np.bincount(q, weights=hist, minlength=n)
             mean = np.bincount(q, weights=hist * np.arange(256), minlength=n)
             used = weight > 0
             levels[c, used] = mean[used] / weight[used]
-        return quant, channel_tables(levels, p.color_space)
+        return tuple(quant), channel_tables(levels, p.color_space)
 
     def _new_size(self, h: int, w: int, p: EngineConfig) -> None:
         n = h * w
@@ -260,7 +264,7 @@ class Segmenter:
             self._sample_idx = np.sort(rng.choice(n, size=p.sample_size, replace=False))
         self._shape = (h, w)
         self._prev_labels = None
-        self._smooth = np.empty((h, w, 3), np.uint16)
+        self._prev_image = np.empty((h, w, 3), np.uint8)
 
     # -- fitting ---------------------------------------------------------------------
 
@@ -294,7 +298,16 @@ class Segmenter:
             assert old is not None
             centers, inertia = self._warm(x, old, p)
             self._since_refresh += 1
-            if p.refresh_interval and self._since_refresh >= p.refresh_interval:
+            # A fresh candidate on schedule, and sooner when the warm fit is losing
+            # ground (the scene changed more than a few warm steps can follow).
+            due = p.refresh_interval and (
+                self._since_refresh >= p.refresh_interval
+                or (
+                    self._since_refresh >= _MIN_REFRESH_GAP
+                    and inertia > _DRIFT * max(self._baseline, 1e-6)
+                )
+            )
+            if due:
                 self._since_refresh = 0
                 fresh = self._fresh(x, p, n_init=1, quiet=True)
                 fresh_inertia = float(_nearest(x, fresh)[1].mean())
@@ -351,14 +364,15 @@ class Segmenter:
             batch_size=len(x),
             reassignment_ratio=0.0,
             random_state=p.seed,
-            compute_labels=True,
+            # Labels are cheaper here (one small matrix product) than in sklearn's pass.
+            compute_labels=False,
             tol=0.0,
             max_no_improvement=None,
         ).fit(x)
         centers = mbk.cluster_centers_.astype(np.float32)
-        counts = np.bincount(mbk.labels_, minlength=p.n_clusters)
-        if counts.min() > 0:
-            return centers, float(mbk.inertia_) / len(x)
+        labels, d2 = _nearest(x, centers)
+        if np.bincount(labels, minlength=p.n_clusters).min() > 0:
+            return centers, float(d2.mean())
         centers = _refill_empty(x, centers, min_gain=max(p.hysteresis, 1.0) ** 2)
         return centers, float(_nearest(x, centers)[1].mean())
 

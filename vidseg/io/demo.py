@@ -69,5 +69,6 @@ def demo_frames(
         x0 = (pw - cw) * t
         y0 = (ph - ch) * (0.3 + 0.4 * t)
         m = np.array([[width / cw, 0, -x0 * width / cw], [0, height / ch, -y0 * height / ch]])
-        yield cv2.warpAffine(src, m, (width, height), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REFLECT)
+        yield cv2.warpAffine(
+            src, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )

@@ -34,13 +34,24 @@ logger = logging.getLogger(__name__)
 #: Output extension -> FFmpeg muxer.
 CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
 #: Video encoders worth suggesting, in order of preference.
-COMMON_ENCODERS = ("libx264", "libx265", "libopenh264", "mpeg4", "libvpx-vp9", "libsvtav1",
-                   "libaom-av1", "ffv1", "mjpeg")
+COMMON_ENCODERS = (
+    "libx264",
+    "libx265",
+    "libopenh264",
+    "mpeg4",
+    "libvpx-vp9",
+    "libsvtav1",
+    "libaom-av1",
+    "ffv1",
+    "mjpeg",
+)
 _FRAGMENTED = {".mp4", ".mov"}
 # Fragmented MP4: a moov up front and a self-contained fragment at least every 0.5 s,
 # flushed to disk at once, so a killed process leaves a playable file.
-_FRAG_OPTIONS = {"movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
-                 "frag_duration": "500000"}
+_FRAG_OPTIONS = {
+    "movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
+    "frag_duration": "500000",
+}
 _KEYFRAME_INTERVAL_S = 2.0
 
 
@@ -121,9 +132,16 @@ class VideoFileSink:
     ...         sink.write(result)
     """
 
-    def __init__(self, path: str | Path, *, codec: str = "libx264", crf: int = 23,
-                 preset: str = "veryfast", overwrite: bool = False,
-                 keep_audio: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        codec: str = "libx264",
+        crf: int = 23,
+        preset: str = "veryfast",
+        overwrite: bool = False,
+        keep_audio: bool = True,
+    ) -> None:
         self.path = Path(path)
         self.codec, self.crf, self.preset = codec, crf, preset
         self.overwrite, self.keep_audio = overwrite, keep_audio
@@ -132,19 +150,24 @@ class VideoFileSink:
         check_output_file(self.path, overwrite=overwrite)
         suffix = self.path.suffix.lower()
         if suffix not in CONTAINERS:
-            raise SinkError(f"unsupported output container {self.path.suffix!r} for {name!r}; "
-                            f"use one of {', '.join(CONTAINERS)}")
+            raise SinkError(
+                f"unsupported output container {self.path.suffix!r} for {name!r}; "
+                f"use one of {', '.join(CONTAINERS)}"
+            )
         self._format = CONTAINERS[suffix]
         encoder = _video_encoder(codec)
         if encoder is None:
             raise EncoderNotFoundError(
                 f"video encoder {codec!r} is not available in this FFmpeg build (PyAV "
-                f"{av.__version__}); available: {', '.join(available_encoders()) or 'none'}")
+                f"{av.__version__}); available: {', '.join(available_encoders()) or 'none'}"
+            )
         self._supported = _supported_codecs(self._format)
         if encoder.name not in self._supported:
             fits = [c for c in available_encoders() if c in self._supported]
-            raise SinkError(f"codec {codec!r} cannot be stored in {suffix} ({name!r}); use "
-                            f"one of {', '.join(fits)} or another container")
+            raise SinkError(
+                f"codec {codec!r} cannot be stored in {suffix} ({name!r}); use "
+                f"one of {', '.join(fits)} or another container"
+            )
         self.partial_path = partial_path(self.path)
         self._container: Any = None
         self._video: Any = None
@@ -164,8 +187,12 @@ class VideoFileSink:
             raise ClosedError(f"video sink {str(self.path)!r} is closed")
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is None:
             self.close()
         else:
@@ -194,13 +221,17 @@ class VideoFileSink:
         if self.path.suffix.lower() in _FRAGMENTED:
             options.update(_FRAG_OPTIONS)
         try:
-            self._container = av.open(str(self.partial_path), "w", format=self._format,
-                                      container_options=options)
+            self._container = av.open(
+                str(self.partial_path), "w", format=self._format, container_options=options
+            )
         except (av.error.FFmpegError, OSError) as exc:
             raise SinkError(f"cannot create {str(self.partial_path)!r}: {_reason(exc)}") from None
         self._info = info
-        logger.info("writing %s to partial file %r until the run completes", self.codec,
-                    str(self.partial_path))
+        logger.info(
+            "writing %s to partial file %r until the run completes",
+            self.codec,
+            str(self.partial_path),
+        )
 
     def write(self, result: FrameResult) -> None:
         """Encode ``result.view`` at ``result.frame``'s timestamp and mux its audio packets.
@@ -230,8 +261,10 @@ class VideoFileSink:
                 for packet in result.frame.packets:
                     self._audio.write(packet)
         except (av.error.FFmpegError, OSError) as exc:
-            raise SinkError(f"writing frame {result.frame.index} to "
-                            f"{str(self.partial_path)!r} failed: {_reason(exc)}") from exc
+            raise SinkError(
+                f"writing frame {result.frame.index} to "
+                f"{str(self.partial_path)!r} failed: {_reason(exc)}"
+            ) from exc
         self.frames_written += 1
 
     def close(self) -> None:
@@ -248,8 +281,10 @@ class VideoFileSink:
         if not self._finish():
             return
         if self.path.exists() and not self.overwrite:
-            raise SinkError(f"output {str(self.path)!r} appeared while writing; the result is "
-                            f"kept in {str(self.partial_path)!r}")
+            raise SinkError(
+                f"output {str(self.path)!r} appeared while writing; the result is "
+                f"kept in {str(self.partial_path)!r}"
+            )
         if self.path.suffix.lower() in _FRAGMENTED:
             self._remux_faststart()
             self.partial_path.unlink()
@@ -273,8 +308,11 @@ class VideoFileSink:
             logger.warning("%s", exc)
             return
         if kept:
-            logger.warning("output not completed: %d frames kept in partial file %r",
-                           self.frames_written, str(self.partial_path))
+            logger.warning(
+                "output not completed: %d frames kept in partial file %r",
+                self.frames_written,
+                str(self.partial_path),
+            )
 
     # -- internals -------------------------------------------------------------
 
@@ -301,22 +339,31 @@ class VideoFileSink:
         except (av.error.FFmpegError, OSError) as exc:
             error = error or exc
         if error is not None:
-            raise SinkError(f"finalising {str(self.partial_path)!r} failed: {_reason(error)}; "
-                            f"the frames written so far are in it") from error
+            raise SinkError(
+                f"finalising {str(self.partial_path)!r} failed: {_reason(error)}; "
+                f"the frames written so far are in it"
+            ) from error
         return True
 
     def _prepare(self, view: np.ndarray) -> np.ndarray:
         if view.ndim != 3 or view.shape[2] != 3 or view.dtype != np.uint8:
-            raise SinkError(f"video sink {str(self.path)!r} needs (H, W, 3) uint8 BGR views, "
-                            f"got {view.dtype} array of shape {view.shape}")
+            raise SinkError(
+                f"video sink {str(self.path)!r} needs (H, W, 3) uint8 BGR views, "
+                f"got {view.dtype} array of shape {view.shape}"
+            )
         h, w = view.shape[:2]
         if self._size is None:
             self._size = (w, h)
         elif (w, h) != self._size:
             if not self._resize_warned:
                 self._resize_warned = True
-                logger.warning("view size changed from %dx%d to %dx%d; resizing to %dx%d",
-                               *self._size, w, h, *self._size)
+                logger.warning(
+                    "view size changed from %dx%d to %dx%d; resizing to %dx%d",
+                    *self._size,
+                    w,
+                    h,
+                    *self._size,
+                )
             view = cv2.resize(view, self._size, interpolation=cv2.INTER_AREA)
             h, w = view.shape[:2]
         if h % 2 or w % 2:
@@ -348,9 +395,9 @@ class VideoFileSink:
         fps = info.fps if info.fps and info.fps > 0 else 25.0
         time_base = info.time_base or Fraction(1, round(fps * 1000))
         rate = Fraction(fps).limit_denominator(1001000)
-        stream = self._container.add_stream(self.codec, rate=rate,
-                                            options=_encoder_options(self.codec, self.crf,
-                                                                     self.preset))
+        stream = self._container.add_stream(
+            self.codec, rate=rate, options=_encoder_options(self.codec, self.crf, self.preset)
+        )
         ctx = stream.codec_context
         stream.width, stream.height = width, height
         stream.pix_fmt = _pix_fmt(self.codec)
@@ -361,8 +408,9 @@ class VideoFileSink:
             ctx.bit_rate = int(0.15 * width * height * fps)
         self._video = stream
         if self.keep_audio and info.audio is not None:
-            self._audio = _AudioPassThrough(self._container, info.audio, self._supported,
-                                            self.path.suffix.lower())
+            self._audio = _AudioPassThrough(
+                self._container, info.audio, self._supported, self.path.suffix.lower()
+            )
 
     def _next_pts(self, pts: int | None, time_s: float) -> int:
         tb = self._video.codec_context.time_base
@@ -370,8 +418,9 @@ class VideoFileSink:
             pts = round(time_s / tb)
             logger.debug("frame without pts at %.3f s: using %d", time_s, pts)
         if self._last_pts is not None and pts <= self._last_pts:
-            logger.debug("non-increasing pts %d after %d: using %d", pts, self._last_pts,
-                         self._last_pts + 1)
+            logger.debug(
+                "non-increasing pts %d after %d: using %d", pts, self._last_pts, self._last_pts + 1
+            )
             pts = self._last_pts + 1
         self._last_pts = pts
         return pts
@@ -380,12 +429,20 @@ class VideoFileSink:
         """Stream-copy the fragmented partial file into a normal ``+faststart`` file."""
         src = str(self.partial_path)
         try:
-            with av.open(src) as inp, av.open(
-                    str(self.path), "w", format=self._format,
-                    container_options={"movflags": "+faststart"}) as out:
-                mapping = {s.index: out.add_stream_from_template(s, opaque=True)
-                           for s in inp.streams
-                           if s.type in ("video", "audio")}
+            with (
+                av.open(src) as inp,
+                av.open(
+                    str(self.path),
+                    "w",
+                    format=self._format,
+                    container_options={"movflags": "+faststart"},
+                ) as out,
+            ):
+                mapping = {
+                    s.index: out.add_stream_from_template(s, opaque=True)
+                    for s in inp.streams
+                    if s.type in ("video", "audio")
+                }
                 for packet in inp.demux(*[inp.streams[i] for i in mapping]):
                     if packet.dts is None:
                         continue
@@ -393,8 +450,10 @@ class VideoFileSink:
                     out.mux(packet)
         except (av.error.FFmpegError, OSError) as exc:
             self.path.unlink(missing_ok=True)
-            raise SinkError(f"could not finalise {str(self.path)!r} ({_reason(exc)}); the "
-                            f"complete output is kept in {src!r}") from exc
+            raise SinkError(
+                f"could not finalise {str(self.path)!r} ({_reason(exc)}); the "
+                f"complete output is kept in {src!r}"
+            ) from exc
 
 
 class _AudioPassThrough:
@@ -450,8 +509,21 @@ class _AudioPassThrough:
             self._container.mux(self.stream.encode(None))
 
 
-_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000,
-              7350)
+_AAC_RATES = (
+    96000,
+    88200,
+    64000,
+    48000,
+    44100,
+    32000,
+    24000,
+    22050,
+    16000,
+    12000,
+    11025,
+    8000,
+    7350,
+)
 _AAC_OBJECT = {"Main": 1, "LC": 2, "SSR": 3, "LTP": 4}
 
 
@@ -472,8 +544,7 @@ def _encoder_options(codec: str, crf: int, preset: str) -> dict[str, str]:
     if codec == "libx265":
         return {"crf": str(crf), "preset": preset, "x265-params": "log-level=error:bframes=0"}
     if codec == "libvpx-vp9":
-        return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8",
-                "row-mt": "1"}
+        return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
     if codec in ("libsvtav1", "libaom-av1"):
         speed = {"libsvtav1": ("preset", "10"), "libaom-av1": ("cpu-used", "8")}[codec]
         return {"crf": str(crf), speed[0]: speed[1]}

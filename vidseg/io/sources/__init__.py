@@ -41,8 +41,14 @@ __all__ = [
 ]
 
 
-def open_source(spec: str, *, reconnect_attempts: int = 5, reconnect_backoff: float = 0.5,
-                fps: float = 25.0, audio: bool = True) -> FrameSource:
+def open_source(
+    spec: str,
+    *,
+    reconnect_attempts: int = 5,
+    reconnect_backoff: float = 0.5,
+    fps: float = 25.0,
+    audio: bool = True,
+) -> FrameSource:
     """Open the source a command-line input string names.
 
     ==============================================  =========================
@@ -74,11 +80,13 @@ def open_source(spec: str, *, reconnect_attempts: int = 5, reconnect_backoff: fl
     if spec == "demo":
         return DemoSource(fps=fps)
     if re.fullmatch(r"[0-9]+", spec.strip()):
-        return CameraSource(int(spec), reconnect_attempts=reconnect_attempts,
-                            reconnect_backoff=reconnect_backoff)
+        return CameraSource(
+            int(spec), reconnect_attempts=reconnect_attempts, reconnect_backoff=reconnect_backoff
+        )
     if urlsplit(spec).scheme.lower() in STREAM_SCHEMES and "://" in spec:
-        return NetworkSource(spec, reconnect_attempts=reconnect_attempts,
-                             reconnect_backoff=reconnect_backoff)
+        return NetworkSource(
+            spec, reconnect_attempts=reconnect_attempts, reconnect_backoff=reconnect_backoff
+        )
     if Path(spec).is_dir() or any(c in spec for c in "*?["):
         return ImageSequenceSource(spec, fps=fps)
     return VideoFileSource(spec, audio=audio)

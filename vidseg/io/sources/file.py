@@ -16,7 +16,7 @@ import av.error
 
 from ...errors import SourceOpenError, SourceReadError
 from ...frames import Frame, StreamInfo
-from ._base import SourceBase
+from ._base import SourceBase, to_bgr
 
 __all__ = ["VideoFileSource"]
 
@@ -24,8 +24,10 @@ logger = logging.getLogger(__name__)
 
 _PROBE_FRAMES = 4  # frames decoded ahead at the start to judge the container's PTS
 
-INPUT_HINT = ("give a video file, an image folder or glob, a camera index such as '0', "
-              "a stream URL, or 'demo'")
+INPUT_HINT = (
+    "give a video file, an image folder or glob, a camera index such as '0', "
+    "a stream URL, or 'demo'"
+)
 
 
 class _Timestamper:
@@ -50,9 +52,11 @@ class _Timestamper:
         """Start on DTS if the first frames' PTS go back while their DTS increase."""
         pts = [p for p, _ in head if p is not None]
         dts = [d for _, d in head if d is not None]
-        if (len(pts) == len(dts) == len(head)
-                and any(b <= a for a, b in itertools.pairwise(pts))
-                and all(b > a for a, b in itertools.pairwise(dts))):
+        if (
+            len(pts) == len(dts) == len(head)
+            and any(b <= a for a, b in itertools.pairwise(pts))
+            and all(b > a for a, b in itertools.pairwise(dts))
+        ):
             self.faulty_pts = 1
 
     def __call__(self, pts: int | None, dts: int | None) -> int:
@@ -62,8 +66,7 @@ class _Timestamper:
         if pts is not None:
             self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
             self.last_pts = pts
-        ts = pts if pts is not None and (dts is None or self.faulty_pts <= self.faulty_dts) \
-            else dts
+        ts = pts if pts is not None and (dts is None or self.faulty_pts <= self.faulty_dts) else dts
         if self.last is not None and (ts is None or ts <= self.last):
             self.repaired += 1
             ts = self.last + self.step
@@ -120,7 +123,8 @@ class VideoFileSource(SourceBase):
             self._container = av.open(name, metadata_errors="replace")
         except (av.error.FFmpegError, OSError) as exc:
             raise SourceOpenError(
-                f"cannot open {name!r} as a video (PyAV/FFmpeg: {_reason(exc)})") from None
+                f"cannot open {name!r} as a video (PyAV/FFmpeg: {_reason(exc)})"
+            ) from None
         try:
             self._setup(name, audio)
         except BaseException:
@@ -129,8 +133,9 @@ class VideoFileSource(SourceBase):
 
     def _setup(self, name: str, audio: bool) -> None:
         if not self._container.streams.video:
-            raise SourceOpenError(f"{name!r} has no video stream (PyAV/FFmpeg found: "
-                                  f"{_describe(self._container)})")
+            raise SourceOpenError(
+                f"{name!r} has no video stream (PyAV/FFmpeg found: {_describe(self._container)})"
+            )
         video = self._video = self._container.streams.video[0]
         video.thread_type = "AUTO"
         audio_streams = self._container.streams.audio
@@ -152,11 +157,24 @@ class VideoFileSource(SourceBase):
             raise SourceOpenError(f"no decodable video frames in {name!r}{detail}") from None
         height, width = self._held.image.shape[:2]
         self.info = StreamInfo(
-            width=width, height=height, fps=fps, frame_count=video.frames or None,
-            time_base=time_base, live=False, name=name, audio=self._audio_template)
-        logger.debug("opened %r: %dx%d, %.3f fps, %s frames claimed, audio=%s", name, width,
-                     height, fps, self.info.frame_count,
-                     self._audio_template.codec_context.name if self._audio_template else None)
+            width=width,
+            height=height,
+            fps=fps,
+            frame_count=video.frames or None,
+            time_base=time_base,
+            live=False,
+            name=name,
+            audio=self._audio_template,
+        )
+        logger.debug(
+            "opened %r: %dx%d, %.3f fps, %s frames claimed, audio=%s",
+            name,
+            width,
+            height,
+            fps,
+            self.info.frame_count,
+            self._audio_template.codec_context.name if self._audio_template else None,
+        )
 
     def _decode(self, time_base: Fraction | None, fps: float) -> Generator[Frame, None, None]:
         frames = self._video_frames()
@@ -165,8 +183,14 @@ class VideoFileSource(SourceBase):
         for index, vf in enumerate(itertools.chain(head, frames)):
             ts = self._stamp(vf.pts, vf.dts)
             time_s = float(ts * time_base) if time_base else ts / (fps or 1.0)
-            yield Frame(image=vf.to_ndarray(format="bgr24"), index=index, time_s=time_s,
-                        pts=ts, captured_at=time.monotonic(), packets=self._take_audio())
+            yield Frame(
+                image=to_bgr(vf),
+                index=index,
+                time_s=time_s,
+                pts=ts,
+                captured_at=time.monotonic(),
+                packets=self._take_audio(),
+            )
 
     def _video_frames(self) -> Iterator[Any]:
         """Yield decoded ``av.VideoFrame`` objects, counting corrupt or undecodable packets."""
@@ -184,8 +208,12 @@ class VideoFileSource(SourceBase):
                 return
             if packet.is_corrupt:
                 self._corrupt += 1
-                logger.debug("%r: skipped corrupt packet (stream %d, dts %s)", self.info.name,
-                             packet.stream.index, packet.dts)
+                logger.debug(
+                    "%r: skipped corrupt packet (stream %d, dts %s)",
+                    self.info.name,
+                    packet.stream.index,
+                    packet.dts,
+                )
                 continue
             if audio is not None and packet.stream.index == audio.index:
                 if packet.size and template is not None:
@@ -198,8 +226,7 @@ class VideoFileSource(SourceBase):
                 yield from packet.decode()
             except av.error.FFmpegError as exc:
                 self._corrupt += 1
-                logger.debug("%r: undecodable packet (dts %s): %s", self.info.name, packet.dts,
-                             exc)
+                logger.debug("%r: undecodable packet (dts %s): %s", self.info.name, packet.dts, exc)
 
     def _take_audio(self) -> list[Any]:
         taken, self._audio = self._audio, []
@@ -214,11 +241,16 @@ class VideoFileSource(SourceBase):
         held.packets.extend(self._take_audio())
         yield held
         if self._stamp.repaired:
-            logger.debug("%r: %d out-of-order or missing timestamps repaired", self.info.name,
-                         self._stamp.repaired)
+            logger.debug(
+                "%r: %d out-of-order or missing timestamps repaired",
+                self.info.name,
+                self._stamp.repaired,
+            )
         if self._corrupt:
-            msg = (f"{self.info.name!r} is truncated or corrupt: {self._corrupt} corrupt "
-                   f"packets skipped, {held.index + 1} frames decoded")
+            msg = (
+                f"{self.info.name!r} is truncated or corrupt: {self._corrupt} corrupt "
+                f"packets skipped, {held.index + 1} frames decoded"
+            )
             logger.warning("%s", msg)
             raise SourceReadError(msg) from self._read_error
 
@@ -238,8 +270,9 @@ def _detached(stream: Any) -> Any:
     try:
         return holder.add_stream_from_template(stream, opaque=True)
     except ValueError as exc:
-        logger.warning("audio of codec %r cannot be passed through: %s",
-                       stream.codec_context.name, exc)
+        logger.warning(
+            "audio of codec %r cannot be passed through: %s", stream.codec_context.name, exc
+        )
         return None
 
 

@@ -56,8 +56,14 @@ class ArraySource(SourceBase):
     [0.0, 0.1, 0.2]
     """
 
-    def __init__(self, frames: Iterable[np.ndarray], *, fps: float = 25.0, live: bool = False,
-                 name: str = "array") -> None:
+    def __init__(
+        self,
+        frames: Iterable[np.ndarray],
+        *,
+        fps: float = 25.0,
+        live: bool = False,
+        name: str = "array",
+    ) -> None:
         super().__init__()
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps!r}")
@@ -69,17 +75,27 @@ class ArraySource(SourceBase):
         self._first = _checked(first, 0, None, name)
         height, width = first.shape[:2]
         self.info = StreamInfo(
-            width=width, height=height, fps=float(fps),
+            width=width,
+            height=height,
+            fps=float(fps),
             frame_count=len(frames) if isinstance(frames, Sized) else None,
-            time_base=fps_time_base(fps), live=live, name=name)
+            time_base=fps_time_base(fps),
+            live=live,
+            name=name,
+        )
 
     def _frames(self) -> Iterator[Frame]:
         fps, shape = self.info.fps, self._first.shape
         image: np.ndarray | None = self._first
         index = 0
         while image is not None:
-            yield Frame(image=image, index=index, time_s=index / fps, pts=index,
-                        captured_at=time.monotonic())
+            yield Frame(
+                image=image,
+                index=index,
+                time_s=index / fps,
+                pts=index,
+                captured_at=time.monotonic(),
+            )
             index += 1
             nxt = next(self._iter, None)
             image = None if nxt is None else _checked(nxt, index, shape, self.info.name)
@@ -98,8 +114,9 @@ class DemoSource(ArraySource):
     [(48, 64, 3), (48, 64, 3)]
     """
 
-    def __init__(self, n_frames: int = 150, size: tuple[int, int] = (640, 360),
-                 fps: float = 25.0) -> None:
+    def __init__(
+        self, n_frames: int = 150, size: tuple[int, int] = (640, 360), fps: float = 25.0
+    ) -> None:
         if n_frames < 1:
             raise ValueError(f"n_frames must be >= 1, got {n_frames!r}")
         super().__init__(demo_frames(n_frames, size), fps=fps, name="demo")
@@ -146,20 +163,31 @@ class ImageSequenceSource(SourceBase):
             found = [Path(p) for p in glob.glob(spec)]
         self.files = sorted((p for p in found if p.is_file()), key=_natural_key)
         if not self.files:
-            raise SourceOpenError(f"no image files match {spec!r} (looked for "
-                                  f"{' '.join(IMAGE_SUFFIXES)} files)")
+            raise SourceOpenError(
+                f"no image files match {spec!r} (looked for {' '.join(IMAGE_SUFFIXES)} files)"
+            )
         self._first = _read_image(self.files[0])
         height, width = self._first.shape[:2]
         self._keep = SizeKeeper(width, height, spec)
-        self.info = StreamInfo(width=width, height=height, fps=float(fps),
-                               frame_count=len(self.files), time_base=fps_time_base(fps),
-                               name=spec)
+        self.info = StreamInfo(
+            width=width,
+            height=height,
+            fps=float(fps),
+            frame_count=len(self.files),
+            time_base=fps_time_base(fps),
+            name=spec,
+        )
 
     def _frames(self) -> Iterator[Frame]:
         for index, path in enumerate(self.files):
             image = self._first if index == 0 else self._keep(_read_image(path))
-            yield Frame(image=image, index=index, time_s=index / self.info.fps, pts=index,
-                        captured_at=time.monotonic())
+            yield Frame(
+                image=image,
+                index=index,
+                time_s=index / self.info.fps,
+                pts=index,
+                captured_at=time.monotonic(),
+            )
 
     def _release(self) -> None:
         self._first = np.empty((0, 0, 3), np.uint8)
@@ -177,13 +205,22 @@ def _natural_key(path: Path) -> list[int | str]:
 
 
 def _checked(image: object, index: int, shape: tuple[int, ...] | None, name: str) -> np.ndarray:
-    if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3
-            and image.dtype == np.uint8):
-        desc = (f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray)
-                else type(image).__name__)
-        raise ValueError(f"{name!r} frame {index}: expected an (H, W, 3) uint8 BGR array, "
-                         f"got {desc}")
+    if not (
+        isinstance(image, np.ndarray)
+        and image.ndim == 3
+        and image.shape[2] == 3
+        and image.dtype == np.uint8
+    ):
+        desc = (
+            f"{image.dtype} array of shape {image.shape}"
+            if isinstance(image, np.ndarray)
+            else type(image).__name__
+        )
+        raise ValueError(
+            f"{name!r} frame {index}: expected an (H, W, 3) uint8 BGR array, got {desc}"
+        )
     if shape is not None and image.shape != shape:
-        raise ValueError(f"{name!r} frame {index}: size {image.shape} differs from the first "
-                         f"frame's {shape}")
+        raise ValueError(
+            f"{name!r} frame {index}: size {image.shape} differs from the first frame's {shape}"
+        )
     return image

@@ -18,7 +18,7 @@ import numpy as np
 
 from ...errors import SourceOpenError, SourceReadError
 from ...frames import Frame, StreamInfo
-from ._base import SizeKeeper, SourceBase
+from ._base import SizeKeeper, SourceBase, to_bgr
 
 __all__ = ["MAX_BACKOFF_S", "STREAM_SCHEMES", "CameraSource", "LiveSource", "NetworkSource"]
 
@@ -78,8 +78,15 @@ class LiveSource(SourceBase):
             raise SourceOpenError(f"cannot read from {name!r}: {_reason(exc)}") from None
         height, width = self._first.shape[:2]
         self._keep = SizeKeeper(width, height, name)
-        self.info = StreamInfo(width=width, height=height, fps=self._fps, frame_count=None,
-                               time_base=LIVE_TIME_BASE, live=True, name=name)
+        self.info = StreamInfo(
+            width=width,
+            height=height,
+            fps=self._fps,
+            frame_count=None,
+            time_base=LIVE_TIME_BASE,
+            live=True,
+            name=name,
+        )
 
     def _frames(self) -> Iterator[Frame]:
         start: float | None = None
@@ -89,8 +96,9 @@ class LiveSource(SourceBase):
             start = now if start is None else start
             pts = max(round((now - start) * 1000), last + 1)
             last = pts
-            yield Frame(image=self._keep(image), index=index, time_s=pts / 1000, pts=pts,
-                        captured_at=now)
+            yield Frame(
+                image=self._keep(image), index=index, time_s=pts / 1000, pts=pts, captured_at=now
+            )
 
     def _images(self) -> Iterator[np.ndarray]:
         reader: Iterator[np.ndarray] | None = itertools.chain([self._first], self._reader)
@@ -108,8 +116,9 @@ class LiveSource(SourceBase):
         name, total = self.info.name, self.reconnect_attempts
         delay = self.reconnect_backoff
         for attempt in range(1, total + 1):
-            logger.warning("%r: %s; reconnect attempt %d/%d in %.2f s", name, reason, attempt,
-                           total, delay)
+            logger.warning(
+                "%r: %s; reconnect attempt %d/%d in %.2f s", name, reason, attempt, total, delay
+            )
             if self._stop.wait(delay) or self._closed:
                 return None
             try:
@@ -127,8 +136,9 @@ class LiveSource(SourceBase):
                 logger.info("%r: reconnected (attempt %d/%d)", name, attempt, total)
                 return itertools.chain([first], self._reader)
             delay = min(delay * 2, MAX_BACKOFF_S)
-        raise SourceReadError(f"{name!r}: stream lost ({reason}); gave up after {total} "
-                              f"reconnect attempts")
+        raise SourceReadError(
+            f"{name!r}: stream lost ({reason}); gave up after {total} reconnect attempts"
+        )
 
     def _interrupt(self) -> None:
         self._stop.set()
@@ -176,26 +186,36 @@ class NetworkSource(LiveSource):
     ...         ...
     """
 
-    def __init__(self, url: str, *, reconnect_attempts: int = 5, reconnect_backoff: float = 0.5,
-                 timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        reconnect_attempts: int = 5,
+        reconnect_backoff: float = 0.5,
+        timeout: float = 5.0,
+    ) -> None:
         scheme = urlsplit(url).scheme.lower()
         self.url = url
         self.timeout = timeout
         self._container: Any = None
         if scheme not in STREAM_SCHEMES:
             self.info = StreamInfo(width=0, height=0, fps=0.0, live=True, name=_mask(url))
-            raise SourceOpenError(f"unsupported stream URL {_mask(url)!r}; use one of "
-                                  f"{', '.join(s + '://' for s in STREAM_SCHEMES)}")
-        super().__init__(_mask(url), reconnect_attempts=reconnect_attempts,
-                         reconnect_backoff=reconnect_backoff)
+            raise SourceOpenError(
+                f"unsupported stream URL {_mask(url)!r}; use one of "
+                f"{', '.join(s + '://' for s in STREAM_SCHEMES)}"
+            )
+        super().__init__(
+            _mask(url), reconnect_attempts=reconnect_attempts, reconnect_backoff=reconnect_backoff
+        )
 
     def _connect(self) -> None:
         options = {"rtsp_transport": "tcp"} if self.url.lower().startswith("rtsp") else {}
         try:
             container = av.open(self.url, options=options, timeout=(self.timeout, self.timeout))
         except _READ_ERRORS as exc:
-            raise SourceOpenError(f"cannot open stream {self.info.name!r} "
-                                  f"(PyAV/FFmpeg: {_reason(exc)})") from None
+            raise SourceOpenError(
+                f"cannot open stream {self.info.name!r} (PyAV/FFmpeg: {_reason(exc)})"
+            ) from None
         if not container.streams.video:
             container.close()
             raise SourceOpenError(f"stream {self.info.name!r} has no video")
@@ -213,7 +233,7 @@ class NetworkSource(LiveSource):
                 logger.debug("%r: undecodable packet skipped: %s", self.info.name, exc)
                 continue
             for vf in frames:
-                yield vf.to_ndarray(format="bgr24")
+                yield to_bgr(vf)
 
     def _disconnect(self) -> None:
         container, self._container = self._container, None
@@ -242,22 +262,37 @@ class CameraSource(LiveSource):
     ...     frame = next(iter(cam))
     """
 
-    def __init__(self, index: int, *, width: int | None = None, height: int | None = None,
-                 fps: float | None = None, reconnect_attempts: int = 5,
-                 reconnect_backoff: float = 0.5) -> None:
+    def __init__(
+        self,
+        index: int,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        fps: float | None = None,
+        reconnect_attempts: int = 5,
+        reconnect_backoff: float = 0.5,
+    ) -> None:
         self.index = index
-        self._request = {cv2.CAP_PROP_FRAME_WIDTH: width, cv2.CAP_PROP_FRAME_HEIGHT: height,
-                         cv2.CAP_PROP_FPS: fps}
+        self._request = {
+            cv2.CAP_PROP_FRAME_WIDTH: width,
+            cv2.CAP_PROP_FRAME_HEIGHT: height,
+            cv2.CAP_PROP_FPS: fps,
+        }
         self._cap: Any = None
-        super().__init__(f"camera {index}", reconnect_attempts=reconnect_attempts,
-                         reconnect_backoff=reconnect_backoff)
+        super().__init__(
+            f"camera {index}",
+            reconnect_attempts=reconnect_attempts,
+            reconnect_backoff=reconnect_backoff,
+        )
 
     def _connect(self) -> None:
         cap = cv2.VideoCapture(self.index)
         if not cap.isOpened():
             cap.release()
-            raise SourceOpenError(f"cannot open camera {self.index!r} (OpenCV VideoCapture); "
-                                  "check that it is connected and not used by another program")
+            raise SourceOpenError(
+                f"cannot open camera {self.index!r} (OpenCV VideoCapture); "
+                "check that it is connected and not used by another program"
+            )
         for prop, value in self._request.items():
             if value is not None:
                 cap.set(prop, float(value))
