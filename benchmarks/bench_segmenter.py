@@ -12,7 +12,7 @@ targets; progress goes to stderr with ``-v``.
 
 Methods
 -------
-vidseg, vidseg[bgr], vidseg[lab]
+vidseg, vidseg[fast], vidseg[bgr], vidseg[lab]
     ``Segmenter(n_clusters=8, seed=0)`` with the default / given colour space.
 seeds (cv2.kmeans a=10), cv2.kmeans a=1
     ``cv2.kmeans`` on all pixels (float32 BGR), KMEANS_RANDOM_CENTERS, criteria
@@ -154,17 +154,22 @@ class Method:
         return mean_bgr_palette(frame, out.labels)[out.labels]
 
 
+# Engine settings that trade a little fit quality for speed (the `vidseg[fast]` row).
+FAST = {"lut_bits": 5, "sample_size": 2048, "max_iter": 2}
+
+
 class VidsegMethod(Method):
-    def __init__(self, color_space: str | None = None) -> None:
+    def __init__(self, color_space: str | None = None, *, fast: bool = False) -> None:
         from vidseg import Segmenter
 
         self._cls = Segmenter
-        self._kwargs: dict[str, Any] = {"n_clusters": K, "seed": 0}
+        self._kwargs: dict[str, Any] = {"n_clusters": K, "seed": 0, **(FAST if fast else {})}
         if color_space is not None:
             self._kwargs["color_space"] = color_space
         self.seg = Segmenter(**self._kwargs)
         self.space = color_space or _default_space(self.seg)
-        self.name = "vidseg" if color_space is None else f"vidseg[{color_space}]"
+        tag = "fast" if fast else color_space
+        self.name = "vidseg" if tag is None else f"vidseg[{tag}]"
 
     def reset(self) -> None:
         self.seg = self._cls(**self._kwargs)  # fresh object: no state kept across clips
@@ -672,6 +677,7 @@ def evaluate_targets(rows: Sequence[Row]) -> list[tuple[str, bool | None, str]]:
 def build_methods(names: Sequence[str] | None) -> list[Method]:
     methods: list[Method] = [
         VidsegMethod(),
+        VidsegMethod(fast=True),
         VidsegMethod("bgr"),
         VidsegMethod("lab"),
         CvKMeans(10, "seeds (cv2.kmeans a=10)"),

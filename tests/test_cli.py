@@ -232,3 +232,20 @@ def test_sigkill_leaves_playable_partial(tmp_path: Path) -> None:
     partial = tmp_path / "o.partial.mp4"
     probe = ffprobe(partial, count=True)
     assert int(stream(probe, "video")["nb_read_frames"]) > 0
+
+
+def test_truncated_input_keeps_what_decodes_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = media("vtest_pedestrians_static.avi").read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    out = tmp_path / "o.mp4"
+    assert (
+        main(["convert", str(cut), str(out), "--k", "3", "--stats", str(tmp_path / "s.csv")]) == 1
+    )
+    err = capsys.readouterr().err
+    assert "corrupt packets skipped" in err and "frames decoded" in err
+    n = cv2_read(out)[0]
+    assert 400 < n < 795
+    assert (tmp_path / "s.csv").read_text().count("\n") == 3 * n + 1

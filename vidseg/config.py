@@ -75,6 +75,12 @@ class EngineConfig:
         lo=0,
         hi=765,
     )
+    lut_tolerance: float = _opt(
+        1.0,
+        "centres may move this far before the colour table is rebuilt (0: every frame)",
+        lo=0.0,
+        hi=20.0,
+    )
     lut_bits: int = _opt(6, "bits per channel of the colour look-up table", lo=4, hi=7)
     scene_cut: float = _opt(
         0.35,
@@ -101,7 +107,7 @@ class OutputConfig:
     view: str = _opt("recolor", "what the video shows", choices=VIEWS)
     codec: str = _opt("libx264", "video encoder (FFmpeg name)")
     crf: int = _opt(23, "constant rate factor (quality) for x264/x265/vp9", lo=0, hi=63)
-    preset: str = _opt("veryfast", "encoder speed preset (x264/x265)")
+    preset: str = _opt("superfast", "encoder speed preset (x264/x265)")
     keep_audio: bool = _opt(True, "copy the input's audio track into the output")
     overlay_alpha: float = _opt(
         0.5, "weight of the cluster colours in the overlay view", lo=0.0, hi=1.0

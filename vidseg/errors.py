@@ -9,8 +9,7 @@ builtin a caller would naturally catch::
     ├── SourceReadError(VidsegError, OSError)       input broke mid-stream (corrupt, unplugged)
     ├── SinkError(VidsegError, OSError)             output cannot be opened or written
     │   └── EncoderNotFoundError(SinkError)         asked-for codec is not available
-    ├── ClosedError(VidsegError, RuntimeError)      a source/sink used after close()
-    └── Interrupted(VidsegError, KeyboardInterrupt-like, via signum)
+    └── ClosedError(VidsegError, RuntimeError)      a source/sink used after close()
 
 Warnings:
 
@@ -24,7 +23,6 @@ __all__ = [
     "ConfigError",
     "EmptyClusterWarning",
     "EncoderNotFoundError",
-    "Interrupted",
     "SinkError",
     "SourceOpenError",
     "SourceReadError",
@@ -58,20 +56,6 @@ class EncoderNotFoundError(SinkError):
 
 class ClosedError(VidsegError, RuntimeError):
     """A source or sink was used after it was closed."""
-
-
-class Interrupted(VidsegError):
-    """A run was stopped by a signal (SIGINT or SIGTERM) after finalising its outputs.
-
-    Parameters
-    ----------
-    signum : int
-        The signal that stopped the run.
-    """
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"interrupted by signal {signum}")
-        self.signum = signum
 
 
 class EmptyClusterWarning(UserWarning):

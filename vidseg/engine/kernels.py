@@ -103,6 +103,7 @@ def assign_frame(
     inv_sep,
     margin,
     lut,
+    reset,
     prev_image,
     prev_labels,
     use_prev,
@@ -133,7 +134,9 @@ def assign_frame(
     margin : float32
         Hysteresis margin in clustering-space units.
     lut : (2**(3*bits),) uint16
-        Scratch table, reset here.
+        The colour table; cells are filled on first use.
+    reset : bool
+        Empty the table first (new quantiser or centres moved too far).
     prev_image : (H, W, 3) uint8
         The previous frame (read only when ``use_prev``).
     prev_labels : (H, W) uint8
@@ -148,7 +151,8 @@ def assign_frame(
     counts : (k,) int64
         Output pixel counts per cluster.
     """
-    lut[:] = UNSET
+    if reset:
+        lut[:] = UNSET
     k = counts.shape[0]
     # Four interleaved histograms break the store-to-load chain of a single one.
     partial = np.zeros(4 * 256, np.int64)

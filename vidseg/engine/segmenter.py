@@ -44,6 +44,8 @@ _HIST_BITS = 2  # 4 levels per channel -> 64-bin histogram for cut detection
 _ERR_JUMP = 2.5  # fit error this many times the running baseline supports a cut
 _DRIFT = 1.15  # warm fit error this much above its running baseline asks for a refresh
 _MIN_REFRESH_GAP = 3  # frames between drift-triggered refreshes (bounds their cost)
+_TABLE_HIST_DRIFT = 0.05  # histogram distance that makes the colour table stale
+_TABLE_MAX_FRAMES = 30  # a colour table is rebuilt at least this often
 
 
 class Segmenter:
@@ -161,7 +163,14 @@ class Segmenter:
         labels = np.empty((h, w), np.uint8)
         counts = np.empty(p.n_clusters, np.int64)
         use_prev = self._prev_labels is not None and not cut
-        quant, tables = self._quantiser(sample_bgr, p)
+        reset = self._table_stale(hist, cut, p)
+        if reset:
+            self._table = self._quantiser(sample_bgr, p)
+            self._table_centers = self.centers_.copy()
+            self._table_hist = hist
+            self._table_frames = 0
+        self._table_frames += 1
+        quant, tables = self._table
         kernels.assign_frame(
             image,
             *quant,
@@ -172,6 +181,7 @@ class Segmenter:
             self._inv_sep,
             np.float32(p.hysteresis),
             self._lut,
+            reset,
             self._prev_image,
             self._prev_labels if use_prev else labels,
             use_prev,
@@ -211,6 +221,32 @@ class Segmenter:
         self._baseline = 0.0
         self._inertia = 0.0
         self._since_refresh = 0
+        self._table: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
+        self._table_centers = np.empty((0, 3), np.float32)
+        self._table_hist = np.empty(0)
+        self._table_frames = 0
+
+    def _table_stale(self, hist: np.ndarray, cut: bool, p: EngineConfig) -> bool:
+        """Whether the colour table must be rebuilt for this frame.
+
+        The table (quantiser and filled cells) is kept while every centre stays
+        within ``lut_tolerance`` of where it was when the table was built (so any
+        distance comparison it answers is off by at most twice that), the colour
+        histogram stays close, and for at most ``_TABLE_MAX_FRAMES`` frames.  A
+        static scene then refills almost no cells.
+        """
+        if self._table is None or cut or p.lut_tolerance == 0:
+            return True
+        assert self.centers_ is not None
+        if self.centers_.shape != self._table_centers.shape:
+            return True
+        moved = np.sqrt(((self.centers_ - self._table_centers) ** 2).sum(axis=1)).max()
+        drift = 0.5 * float(np.abs(hist - self._table_hist).sum())
+        return bool(
+            moved > p.lut_tolerance
+            or drift > _TABLE_HIST_DRIFT
+            or self._table_frames >= _TABLE_MAX_FRAMES
+        )
 
     def _validated(self) -> EngineConfig:
         if self._params is None:

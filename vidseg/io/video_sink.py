@@ -138,7 +138,7 @@ class VideoFileSink:
         *,
         codec: str = "libx264",
         crf: int = 23,
-        preset: str = "veryfast",
+        preset: str = "superfast",
         overwrite: bool = False,
         keep_audio: bool = True,
     ) -> None:
