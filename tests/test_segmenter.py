@@ -217,3 +217,22 @@ def test_from_config_and_get_params() -> None:
     seg = Segmenter.from_config(cfg.engine)
     assert seg.n_clusters == 5 and seg.color_space == "lab"
     assert seg.get_params()["hysteresis"] == cfg.engine.hysteresis
+
+
+def test_static_scene_keeps_its_centres_and_a_change_refits(china: np.ndarray) -> None:
+    rng = np.random.default_rng(2)
+    seg = Segmenter(n_clusters=6, seed=0)
+    seg.segment(_noisy(china, rng, 1.0))
+    seg.segment(_noisy(china, rng, 1.0))
+    centres = seg.centers_.copy()
+    for _ in range(4):
+        seg.segment(_noisy(china, rng, 1.0))
+    assert seg.skipped_fits_ >= 3
+    np.testing.assert_array_equal(seg.centers_, centres)
+    # A brighter scene no longer fits: the centres follow it.
+    seg.segment(np.clip(china.astype(int) + 40, 0, 255).astype(np.uint8))
+    assert not np.array_equal(seg.centers_, centres)
+    never = Segmenter(n_clusters=6, seed=0, fit_skip=0.0)
+    for _ in range(4):
+        never.segment(_noisy(china, rng, 1.0))
+    assert never.skipped_fits_ == 0

@@ -88,6 +88,12 @@ class EngineConfig:
         lo=0.0,
         hi=1.0,
     )
+    fit_skip: float = _opt(
+        0.02,
+        "keep the centres while they still fit within this fraction of their fit error (0: off)",
+        lo=0.0,
+        hi=1.0,
+    )
     refresh_interval: int = _opt(
         15, "frames between fresh k-means++ candidates (0 disables)", lo=0, hi=100000
     )

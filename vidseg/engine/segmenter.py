@@ -44,6 +44,7 @@ _HIST_BITS = 2  # 4 levels per channel -> 64-bin histogram for cut detection
 _ERR_JUMP = 2.5  # fit error this many times the running baseline supports a cut
 _DRIFT = 1.15  # warm fit error this much above its running baseline asks for a refresh
 _MIN_REFRESH_GAP = 3  # frames between drift-triggered refreshes (bounds their cost)
+_SKIP_HIST_DRIFT = 0.02  # histogram distance under which a frame may keep its centres
 _TABLE_HIST_DRIFT = 0.05  # histogram distance that makes the colour table stale
 _TABLE_MAX_FRAMES = 30  # a colour table is rebuilt at least this often
 
@@ -77,6 +78,8 @@ class Segmenter:
         Hard cuts detected (palette re-seeded) since construction or reset.
     refreshes_ : int
         Times a fresh palette replaced the warm-started one.
+    skipped_fits_ : int
+        Frames that kept the previous centres because nothing had moved.
 
     Examples
     --------
@@ -221,6 +224,9 @@ class Segmenter:
         self._baseline = 0.0
         self._inertia = 0.0
         self._since_refresh = 0
+        self.skipped_fits_ = 0
+        self._fit_hist: np.ndarray | None = None
+        self._fit_inertia = 0.0
         self._table: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
         self._table_centers = np.empty((0, 3), np.float32)
         self._table_hist = np.empty(0)
@@ -332,7 +338,7 @@ class Segmenter:
             inertia = float(_nearest(x, centers)[1].mean())
         else:
             assert old is not None
-            centers, inertia = self._warm(x, old, p)
+            centers, inertia = self._warm_or_keep(x, hist, old, p)
             self._since_refresh += 1
             # A fresh candidate on schedule, and sooner when the warm fit is losing
             # ground (the scene changed more than a few warm steps can follow).
@@ -356,10 +362,33 @@ class Segmenter:
                     centers, inertia = _match(centers, fresh), fresh_inertia
                     self.refreshes_ += 1
 
-        self._set_centers(centers, p)
+        if centers is not old:
+            self._set_centers(centers, p)
+            self._fit_hist, self._fit_inertia = hist, inertia
         self._inertia = inertia
         self._baseline = inertia if reseed else 0.8 * self._baseline + 0.2 * inertia
         return reseed
+
+    def _warm_or_keep(
+        self, x: np.ndarray, hist: np.ndarray, old: np.ndarray, p: EngineConfig
+    ) -> tuple[np.ndarray, float]:
+        """Warm-started fit, or the previous centres unchanged when nothing moved.
+
+        While the sample's colour histogram stays within a small distance of the
+        one the centres were last fitted on and the previous centres still fit the
+        sample within ``fit_skip`` of that fit's error, another fit could only add
+        sampling jitter: the centres are kept (a warm start that needs no steps).
+        A static camera then neither pays for the fit nor sees labels flip from
+        centre jitter.
+        """
+        if p.fit_skip > 0 and self._fit_hist is not None:
+            drift = 0.5 * float(np.abs(hist - self._fit_hist).sum())
+            if drift < _SKIP_HIST_DRIFT:
+                err = float(_nearest(x, old)[1].mean())
+                if err <= (1.0 + p.fit_skip) * self._fit_inertia:
+                    self.skipped_fits_ += 1
+                    return old, err
+        return self._warm(x, old, p)
 
     def _set_centers(self, centers: np.ndarray, p: EngineConfig) -> None:
         self.centers_ = np.ascontiguousarray(centers, dtype=np.float32)
