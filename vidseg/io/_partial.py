@@ -12,12 +12,104 @@ the same across sinks.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+from types import TracebackType
+from typing import ClassVar, TypeVar
 
-from ..errors import SinkError
+from ..errors import ClosedError, SinkError
 
-__all__ = ["check_output_dir", "check_output_file", "partial_path", "write_atomically"]
+__all__ = [
+    "PartialFileSink",
+    "SinkBase",
+    "check_output_dir",
+    "check_output_file",
+    "partial_path",
+    "write_atomically",
+]
+
+logger = logging.getLogger(__name__)
+_S = TypeVar("_S", bound="SinkBase")
+
+
+class SinkBase:
+    """Closed-state bookkeeping and the context-manager protocol shared by the sinks.
+
+    ``with sink:`` closes on success and aborts on an exception.  Subclasses set
+    ``_kind`` (for messages), ``_target`` (the output) and ``_closed``.
+    """
+
+    _kind: ClassVar[str]
+    _target: Path
+    _closed: bool
+
+    def __enter__(self: _S) -> _S:
+        self._check_not_closed()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    @property
+    def closed(self) -> bool:
+        """``True`` after :meth:`close` or :meth:`abort`."""
+        return self._closed
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def abort(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _check_not_closed(self) -> None:
+        if self._closed:
+            raise ClosedError(f"{self._kind} {str(self._target)!r} is closed")
+
+
+class PartialFileSink(SinkBase):
+    """A sink writing one file under its partial name: the shared :meth:`abort`.
+
+    Subclasses provide ``partial_path``, ``frames_written`` and ``_finish()``,
+    which finalises the partial file and returns whether there is anything to
+    keep (raising :class:`SinkError` when finalising fails).
+    """
+
+    partial_path: Path
+    frames_written: int
+
+    def abort(self) -> None:
+        """Stop after an interruption or error: keep what was written in the partial file.
+
+        The partial file is finalised and left in place; the final output is not
+        created.  Logs at WARNING where it is and how many frames it holds.  Does
+        nothing after :meth:`close`.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            kept = self._finish()
+        except SinkError as exc:
+            logger.warning("%s", exc)
+            return
+        if kept:
+            logger.warning(
+                "output not completed: %d frames kept in partial file %r",
+                self.frames_written,
+                str(self.partial_path),
+            )
+
+    def _finish(self) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
 
 
 def partial_path(path: Path) -> Path:

@@ -23,16 +23,22 @@ import math
 import os
 import re
 from pathlib import Path
-from types import TracebackType
-from typing import Any, ClassVar, TextIO, TypeVar
+from typing import Any, ClassVar, TextIO
 
 import cv2
 import numpy as np
 
-from ..errors import ClosedError, SinkError
+from ..errors import SinkError
 from ..frames import FrameResult, StreamInfo
 from ..stats import ROW_FIELDS, ClusterStats
-from ._partial import check_output_dir, check_output_file, partial_path, write_atomically
+from ._partial import (
+    PartialFileSink,
+    SinkBase,
+    check_output_dir,
+    check_output_file,
+    partial_path,
+    write_atomically,
+)
 
 __all__ = [
     "LABEL_FORMATS",
@@ -51,48 +57,9 @@ STATS_SUFFIXES = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 LABEL_FORMATS = ("png", "npz")
 # Files a LabelsSink writes (final and partial names), removed from the directory on overwrite.
 _LABEL_FILE = re.compile(r"(frame_\d+(\.partial)?\.png|labels_\d+(\.partial)?\.npz)")
-_S = TypeVar("_S", bound="_SinkBase")
 
 
-class _SinkBase:
-    """Closed-state bookkeeping and context-manager protocol shared by the data sinks."""
-
-    _kind: ClassVar[str]
-    _target: Path
-    _closed: bool
-
-    def __enter__(self: _S) -> _S:
-        self._check_not_closed()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-    @property
-    def closed(self) -> bool:
-        """``True`` after :meth:`close` or :meth:`abort`."""
-        return self._closed
-
-    def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def abort(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _check_not_closed(self) -> None:
-        if self._closed:
-            raise ClosedError(f"{self._kind} {str(self._target)!r} is closed")
-
-
-class _StatsFileSink(_SinkBase):
+class _StatsFileSink(PartialFileSink):
     """Lifecycle of a text file with one flushed record per frame, renamed on close."""
 
     _example: ClassVar[str]
@@ -194,27 +161,6 @@ class _StatsFileSink(_SinkBase):
                 f"complete output is kept in {partial!r}"
             ) from exc
         logger.info("wrote %d frames to %r", self.frames_written, name)
-
-    def abort(self) -> None:
-        """Stop after an interruption or error: keep what was written in the partial file.
-
-        The final output is not created.  Logs at WARNING where the partial file
-        is and how many frames it holds.  Does nothing after :meth:`close`.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            kept = self._finish()
-        except SinkError as exc:
-            logger.warning("%s", exc)
-            return
-        if kept:
-            logger.warning(
-                "output not completed: %d frames kept in partial file %r",
-                self.frames_written,
-                str(self.partial_path),
-            )
 
     def _finish(self) -> bool:
         """Close the partial file; ``False`` if there is nothing to keep."""
@@ -393,7 +339,7 @@ def stats_sink(path: str | Path, *, overwrite: bool = False) -> StatsCsvSink | S
     return StatsNdjsonSink(path, overwrite=overwrite)
 
 
-class LabelsSink(_SinkBase):
+class LabelsSink(SinkBase):
     """Write every frame's label map (cluster id per pixel) into a directory.
 
     ``fmt="png"`` writes one lossless 8-bit grayscale PNG per frame,

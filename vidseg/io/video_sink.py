@@ -15,7 +15,6 @@ import logging
 import os
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import av
@@ -23,9 +22,9 @@ import av.error
 import cv2
 import numpy as np
 
-from ..errors import ClosedError, EncoderNotFoundError, SinkError
+from ..errors import EncoderNotFoundError, SinkError
 from ..frames import FrameResult, StreamInfo
-from ._partial import check_output_file, partial_path
+from ._partial import PartialFileSink, check_output_file, partial_path
 
 __all__ = ["COMMON_ENCODERS", "CONTAINERS", "VideoFileSink", "available_encoders"]
 
@@ -70,7 +69,7 @@ def _video_encoder(name: str) -> av.Codec | None:
     return codec if codec.type == "video" else None
 
 
-class VideoFileSink:
+class VideoFileSink(PartialFileSink):
     """Encode results to a video file (default: browser-playable H.264 MP4).
 
     Lifecycle: ``open(info)`` → ``write(result)`` per frame → ``close()`` on
@@ -132,6 +131,8 @@ class VideoFileSink:
     ...         sink.write(result)
     """
 
+    _kind = "video sink"
+
     def __init__(
         self,
         path: str | Path,
@@ -143,6 +144,7 @@ class VideoFileSink:
         keep_audio: bool = True,
     ) -> None:
         self.path = Path(path)
+        self._target = self.path
         self.codec, self.crf, self.preset = codec, crf, preset
         self.overwrite, self.keep_audio = overwrite, keep_audio
         self.frames_written = 0
@@ -182,27 +184,6 @@ class VideoFileSink:
         state = "closed" if self._closed else "open" if self._container is not None else "new"
         return f"<VideoFileSink {str(self.path)!r} {self.codec} {state}>"
 
-    def __enter__(self) -> VideoFileSink:
-        if self._closed:
-            raise ClosedError(f"video sink {str(self.path)!r} is closed")
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-    @property
-    def closed(self) -> bool:
-        """``True`` after :meth:`close` or :meth:`abort`."""
-        return self._closed
-
     def open(self, info: StreamInfo) -> None:
         """Create the partial file for a stream described by ``info``.
 
@@ -211,8 +192,7 @@ class VideoFileSink:
         SinkError
             The partial file cannot be created.
         """
-        if self._closed:
-            raise ClosedError(f"video sink {str(self.path)!r} is closed")
+        self._check_not_closed()
         if self._container is not None:
             raise SinkError(f"video sink {str(self.path)!r} is already open")
         if self.partial_path.exists():
@@ -243,8 +223,7 @@ class VideoFileSink:
         SinkError
             Not opened, or encoding/writing failed.
         """
-        if self._closed:
-            raise ClosedError(f"video sink {str(self.path)!r} is closed")
+        self._check_not_closed()
         if self._container is None:
             raise SinkError(f"video sink {str(self.path)!r} is not open; call open(info) first")
         try:
@@ -291,28 +270,6 @@ class VideoFileSink:
         else:
             os.replace(self.partial_path, self.path)
         logger.info("wrote %d frames to %r", self.frames_written, str(self.path))
-
-    def abort(self) -> None:
-        """Stop after an interruption or error: keep what was written in the partial file.
-
-        The partial file is finalised (playable) and left in place; the final
-        output is not created.  Logs at WARNING where it is and how many frames
-        it holds.  Does nothing after :meth:`close`.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            kept = self._finish()
-        except SinkError as exc:
-            logger.warning("%s", exc)
-            return
-        if kept:
-            logger.warning(
-                "output not completed: %d frames kept in partial file %r",
-                self.frames_written,
-                str(self.partial_path),
-            )
 
     # -- internals -------------------------------------------------------------
 
