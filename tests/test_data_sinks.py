@@ -17,8 +17,9 @@ import pytest
 from vidseg import Segmenter
 from vidseg.errors import ClosedError, EmptyClusterWarning, SinkError
 from vidseg.frames import Frame, FrameResult, StreamInfo
-from vidseg.io.data_sinks import LabelsSink, StatsCsvSink, StatsNdjsonSink, stats_sink
+from vidseg.io.data_sinks import StatsCsvSink, StatsNdjsonSink, stats_sink
 from vidseg.io.demo import demo_frames
+from vidseg.io.labels_sink import LabelsSink
 from vidseg.stats import ROW_FIELDS, ClusterStats
 
 N_FRAMES, K, SIZE = 6, 5, (160, 96)  # SIZE = (width, height)

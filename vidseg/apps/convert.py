@@ -18,7 +18,8 @@ from tqdm import tqdm
 from ..config import Config
 from ..engine import Segmenter
 from ..frames import FrameResult
-from ..io.data_sinks import LabelsSink, stats_sink
+from ..io.data_sinks import stats_sink
+from ..io.labels_sink import LabelsSink
 from ..io.sources import open_source
 from ..io.video_sink import VideoFileSink
 from ..pipeline import RunSummary, Sink, run

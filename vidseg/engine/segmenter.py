@@ -24,23 +24,22 @@ import logging
 import warnings
 from typing import Any
 
-import cv2
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from threadpoolctl import ThreadpoolController
 
 from ..config import EngineConfig, validate_section
 from ..errors import EmptyClusterWarning
 from . import kernels
-from .colorspace import LMS_TO_OKLAB_X100, MODES, channel_tables, from_space, to_space
+from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
+from .fitting import as_bgr, colour_histogram, match, nearest, refill_empty
+from .quantise import equalised_table
 from .segmentation import Segmentation
 
 __all__ = ["Segmenter"]
 
 log = logging.getLogger(__name__)
 
-_HIST_BITS = 2  # 4 levels per channel -> 64-bin histogram for cut detection
 _ERR_JUMP = 2.5  # fit error this many times the running baseline supports a cut
 _DRIFT = 1.15  # warm fit error this much above its running baseline asks for a refresh
 _MIN_REFRESH_GAP = 3  # frames between drift-triggered refreshes (bounds their cost)
@@ -151,12 +150,12 @@ class Segmenter:
             its allowed range and the value received).
         """
         p = self._validated()
-        image = _as_bgr(frame)
+        image = as_bgr(frame)
         h, w = image.shape[:2]
         if (h, w) != self._shape:
             self._new_size(h, w, p)
         sample_bgr = image.reshape(-1, 3)[self._sample_idx]
-        hist = _histogram(sample_bgr)
+        hist = colour_histogram(sample_bgr)
         # Every BLAS/OpenMP call of the fit runs under the thread limit, so the engine
         # never spins threads against the pipeline's decode and encode threads.
         with self._threads.limit(limits=p.threads):
@@ -168,7 +167,7 @@ class Segmenter:
         use_prev = self._prev_labels is not None and not cut
         reset = self._table_stale(hist, cut, p)
         if reset:
-            self._table = self._quantiser(sample_bgr, p)
+            self._table = equalised_table(sample_bgr, p.lut_bits, p.color_space)
             self._table_centers = self.centers_.copy()
             self._table_hist = hist
             self._table_frames = 0
@@ -269,34 +268,6 @@ class Segmenter:
             self._shape: tuple[int, int] | None = None
         return self._params
 
-    def _quantiser(
-        self, sample_bgr: np.ndarray, p: EngineConfig
-    ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-        """Per-frame quantisation of each channel into 2**bits levels, equalised on the sample.
-
-        Levels are contiguous runs of values holding about equal shares of a mix of
-        the sampled pixels and a uniform spread, so colours that many pixels share
-        get narrow levels (often one value each: exact) while no level is wider than
-        twice a uniform quantiser's.  Each level stands for the weighted mean of its
-        values.
-        """
-        n = 1 << p.lut_bits
-        quant = np.empty((3, 256), np.uint32)
-        levels = np.zeros((3, n))
-        for c in range(3):
-            # Half the mass spread uniformly bounds every level's width at twice a uniform
-            # quantiser's, so rare colours (small distinct clusters) stay precise too.
-            hist = np.bincount(sample_bgr[:, c], minlength=256) / (2.0 * len(sample_bgr))
-            hist += 0.5 / 256
-            before = np.cumsum(hist) - hist
-            q = np.minimum((before * n / hist.sum()).astype(np.int64), n - 1)
-            quant[c] = q << (p.lut_bits * (2 - c))
-            weight = np.bincount(q, weights=hist, minlength=n)
-            mean = np.bincount(q, weights=hist * np.arange(256), minlength=n)
-            used = weight > 0
-            levels[c, used] = mean[used] / weight[used]
-        return tuple(quant), channel_tables(levels, p.color_space)
-
     def _new_size(self, h: int, w: int, p: EngineConfig) -> None:
         n = h * w
         rng = np.random.default_rng(p.seed)
@@ -317,7 +288,7 @@ class Segmenter:
         if old is not None and self._hist is not None and p.scene_cut < 1.0:
             tv = 0.5 * float(np.abs(hist - self._hist).sum())
             if tv >= p.scene_cut / 3:  # the fit error is only needed for borderline frames
-                err = float(_nearest(x, old)[1].mean())
+                err = float(nearest(x, old)[1].mean())
                 reseed = tv >= p.scene_cut or err > _ERR_JUMP * max(self._baseline, 1e-6)
                 if reseed:
                     log.debug(
@@ -333,9 +304,9 @@ class Segmenter:
         if reseed:
             centers = self._fresh(x, p, n_init=3)
             if old is not None:
-                centers = _match(old, centers)
+                centers = match(old, centers)
             self._since_refresh = 0
-            inertia = float(_nearest(x, centers)[1].mean())
+            inertia = float(nearest(x, centers)[1].mean())
         else:
             assert old is not None
             centers, inertia = self._warm_or_keep(x, hist, old, p)
@@ -352,14 +323,14 @@ class Segmenter:
             if due:
                 self._since_refresh = 0
                 fresh = self._fresh(x, p, n_init=1, quiet=True)
-                fresh_inertia = float(_nearest(x, fresh)[1].mean())
+                fresh_inertia = float(nearest(x, fresh)[1].mean())
                 if fresh_inertia < (1.0 - p.refresh_gain) * inertia:
                     log.debug(
                         "frame %d: fresh palette fits %.1f%% better, adopted",
                         self.frames_seen_,
                         100 * (1 - fresh_inertia / inertia),
                     )
-                    centers, inertia = _match(centers, fresh), fresh_inertia
+                    centers, inertia = match(centers, fresh), fresh_inertia
                     self.refreshes_ += 1
 
         if centers is not old:
@@ -384,7 +355,7 @@ class Segmenter:
         if p.fit_skip > 0 and self._fit_hist is not None:
             drift = 0.5 * float(np.abs(hist - self._fit_hist).sum())
             if drift < _SKIP_HIST_DRIFT:
-                err = float(_nearest(x, old)[1].mean())
+                err = float(nearest(x, old)[1].mean())
                 if err <= (1.0 + p.fit_skip) * self._fit_inertia:
                     self.skipped_fits_ += 1
                     return old, err
@@ -435,72 +406,8 @@ class Segmenter:
             max_no_improvement=None,
         ).fit(x)
         centers = mbk.cluster_centers_.astype(np.float32)
-        labels, d2 = _nearest(x, centers)
+        labels, d2 = nearest(x, centers)
         if np.bincount(labels, minlength=p.n_clusters).min() > 0:
             return centers, float(d2.mean())
-        centers = _refill_empty(x, centers, min_gain=max(p.hysteresis, 1.0) ** 2)
-        return centers, float(_nearest(x, centers)[1].mean())
-
-
-def _as_bgr(frame: np.ndarray) -> np.ndarray:
-    if not isinstance(frame, np.ndarray):
-        raise ValueError(f"frame must be a numpy array; got {type(frame).__name__}")
-    if frame.dtype != np.uint8:
-        raise ValueError(
-            f"frame must be uint8 (0..255); got dtype {frame.dtype}: convert with "
-            "np.clip(frame, 0, 255).astype(np.uint8)"
-        )
-    if frame.size == 0:
-        raise ValueError(f"frame is empty (shape {frame.shape})")
-    if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
-        return cv2.cvtColor(frame.reshape(frame.shape[:2]), cv2.COLOR_GRAY2BGR)
-    if frame.ndim == 3 and frame.shape[2] == 4:
-        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(
-            f"frame must have shape (H, W, 3) BGR, (H, W) gray or (H, W, 4) BGRA; got {frame.shape}"
-        )
-    return np.ascontiguousarray(frame)
-
-
-def _histogram(sample_bgr: np.ndarray) -> np.ndarray:
-    q = sample_bgr >> (8 - _HIST_BITS)
-    idx = (q[:, 0].astype(np.intp) << (2 * _HIST_BITS)) | (q[:, 1] << _HIST_BITS) | q[:, 2]
-    return np.bincount(idx, minlength=1 << (3 * _HIST_BITS)) / len(idx)
-
-
-def _nearest(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre index and squared distance for each row of ``x``."""
-    x64 = x.astype(np.float64, copy=False)
-    c64 = centers.astype(np.float64, copy=False)
-    d2 = (x64 * x64).sum(axis=1)[:, None] - 2.0 * (x64 @ c64.T) + (c64 * c64).sum(axis=1)
-    idx = d2.argmin(axis=1)
-    return idx, np.maximum(d2[np.arange(len(x)), idx], 0.0)
-
-
-def _match(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Reorder ``new`` so each centre takes the id of the old centre it is closest to."""
-    cost = ((old[:, None, :] - new[None, :, :]) ** 2).sum(axis=2)
-    rows, cols = linear_sum_assignment(cost)
-    out = np.empty_like(new)
-    out[rows] = new[cols]
-    return out
-
-
-def _refill_empty(x: np.ndarray, centers: np.ndarray, min_gain: float) -> np.ndarray:
-    """Move clusters that own no sampled pixel onto the worst-fitted pixels.
-
-    Deterministic (largest remaining error first); a cluster stays put when no
-    pixel is farther than ``min_gain`` (squared distance) from its centre, as in
-    a frame with fewer colours than clusters.
-    """
-    idx, d2 = _nearest(x, centers)
-    empty = np.flatnonzero(np.bincount(idx, minlength=len(centers)) == 0)
-    centers = centers.copy()
-    for j in empty:
-        worst = int(d2.argmax())
-        if d2[worst] <= min_gain:
-            break
-        centers[j] = x[worst]
-        d2 = np.minimum(d2, ((x - centers[j]) ** 2).sum(axis=1))
-    return centers
+        centers = refill_empty(x, centers, min_gain=max(p.hysteresis, 1.0) ** 2)
+        return centers, float(nearest(x, centers)[1].mean())

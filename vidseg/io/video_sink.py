@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import EncoderNotFoundError, SinkError
 from ..frames import FrameResult, StreamInfo
 from ._partial import PartialFileSink, check_output_file, partial_path
+from .audio import AudioPassThrough
 
 __all__ = ["COMMON_ENCODERS", "CONTAINERS", "VideoFileSink", "available_encoders"]
 
@@ -173,7 +174,7 @@ class VideoFileSink(PartialFileSink):
         self.partial_path = partial_path(self.path)
         self._container: Any = None
         self._video: Any = None
-        self._audio: _AudioPassThrough | None = None
+        self._audio: AudioPassThrough | None = None
         self._info: StreamInfo | None = None
         self._size: tuple[int, int] | None = None
         self._last_pts: int | None = None
@@ -365,7 +366,7 @@ class VideoFileSink(PartialFileSink):
             ctx.bit_rate = int(0.15 * width * height * fps)
         self._video = stream
         if self.keep_audio and info.audio is not None:
-            self._audio = _AudioPassThrough(
+            self._audio = AudioPassThrough(
                 self._container, info.audio, self._supported, self.path.suffix.lower()
             )
 
@@ -411,88 +412,6 @@ class VideoFileSink(PartialFileSink):
                 f"could not finalise {str(self.path)!r} ({_reason(exc)}); the "
                 f"complete output is kept in {src!r}"
             ) from exc
-
-
-class _AudioPassThrough:
-    """Copy audio packets into the output, or transcode them if the container can't hold them."""
-
-    def __init__(self, container: Any, template: Any, supported: set[str], suffix: str) -> None:
-        self._container = container
-        ctx = template.codec_context
-        self._decoder: Any = None
-        self._bsf: Any = None
-        if ctx.name in supported:
-            self.stream = container.add_stream_from_template(template)
-            if ctx.name == "aac" and not ctx.extradata and suffix != ".mkv":
-                # ADTS AAC (as in AVI or MPEG-TS).  Fragmented MP4 and AVI write the AAC
-                # config in their header, before the muxer's own ADTS conversion could
-                # find it, so convert here.  (Matroska converts by itself, and giving it
-                # both corrupts its header.)
-                self.stream.codec_context.extradata = _aac_config(ctx)
-                self._bsf = av.BitStreamFilterContext("aac_adtstoasc", template)
-            return
-        target = "libopus" if suffix == ".webm" else "aac"
-        rate = ctx.sample_rate
-        if target == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
-            rate = 48000
-        self.stream = container.add_stream(target, rate=rate)
-        self.stream.layout = ctx.layout
-        self._decoder = av.CodecContext.create(ctx.name, "r")
-        self._decoder.extradata = ctx.extradata
-        self._decoder.sample_rate = ctx.sample_rate
-        self._decoder.layout = ctx.layout
-        self._in_rate = ctx.sample_rate
-        logger.warning("%s cannot hold %s audio; transcoding it to %s", suffix, ctx.name, target)
-
-    def write(self, packet: Any) -> None:
-        if packet.dts is None or not packet.size:
-            return
-        if self._decoder is None:
-            for out in self._bsf.filter(packet) if self._bsf is not None else (packet,):
-                out.stream = self.stream  # mux rescales from the packet's own time base
-                self._container.mux(out)
-            return
-        time_base = packet.time_base
-        for frame in self._decoder.decode(packet):
-            if frame.pts is not None:  # decoded in the input's time base: rescale to samples
-                frame.pts = round(frame.pts * time_base * self._in_rate)
-            frame.time_base = Fraction(1, self._in_rate)
-            self._container.mux(self.stream.encode(frame))  # PyAV resamples and re-chunks
-
-    def flush(self) -> None:
-        if self._decoder is not None:
-            for frame in self._decoder.decode(None):
-                self._container.mux(self.stream.encode(frame))
-            self._container.mux(self.stream.encode(None))
-
-
-_AAC_RATES = (
-    96000,
-    88200,
-    64000,
-    48000,
-    44100,
-    32000,
-    24000,
-    22050,
-    16000,
-    12000,
-    11025,
-    8000,
-    7350,
-)
-_AAC_OBJECT = {"Main": 1, "LC": 2, "SSR": 3, "LTP": 4}
-
-
-def _aac_config(ctx: Any) -> bytes:
-    """Return the 2-byte AudioSpecificConfig of an ADTS AAC stream (HE-AAC: implicit SBR)."""
-    rate = ctx.sample_rate
-    if rate not in _AAC_RATES:
-        raise SinkError(f"cannot copy AAC audio at {rate!r} Hz; pass keep_audio=False")
-    obj = _AAC_OBJECT.get(ctx.profile or "LC", 2)
-    channels = min(ctx.channels, 7)
-    config: int = (obj << 11) | (_AAC_RATES.index(rate) << 7) | (channels << 3)
-    return config.to_bytes(2, "big")
 
 
 def _encoder_options(codec: str, crf: int, preset: str) -> dict[str, str]:

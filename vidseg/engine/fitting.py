@@ -1,0 +1,85 @@
+"""Sample-level helpers of the segmenter: input checks, histograms, matching (pure).
+
+Everything here works on the pixel sample (a few thousand colours), never on
+the full frame.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+__all__ = ["as_bgr", "colour_histogram", "match", "nearest", "refill_empty"]
+
+_HIST_BITS = 2  # 4 levels per channel -> 64-bin histogram for cut detection
+
+
+def as_bgr(frame: np.ndarray) -> np.ndarray:
+    """Validate a frame and return it as a C-contiguous (H, W, 3) uint8 BGR array.
+
+    Grayscale (H, W) or (H, W, 1) and BGRA (H, W, 4) are converted; anything else
+    raises a ``ValueError`` that names the problem.  The input is never modified.
+    """
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"frame must be a numpy array; got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(
+            f"frame must be uint8 (0..255); got dtype {frame.dtype}: convert with "
+            "np.clip(frame, 0, 255).astype(np.uint8)"
+        )
+    if frame.size == 0:
+        raise ValueError(f"frame is empty (shape {frame.shape})")
+    if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
+        return cv2.cvtColor(frame.reshape(frame.shape[:2]), cv2.COLOR_GRAY2BGR)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(
+            f"frame must have shape (H, W, 3) BGR, (H, W) gray or (H, W, 4) BGRA; got {frame.shape}"
+        )
+    return np.ascontiguousarray(frame)
+
+
+def colour_histogram(sample_bgr: np.ndarray) -> np.ndarray:
+    """64-bin (4 levels per channel) normalised colour histogram of (N, 3) uint8 pixels."""
+    q = sample_bgr >> (8 - _HIST_BITS)
+    idx = (q[:, 0].astype(np.intp) << (2 * _HIST_BITS)) | (q[:, 1] << _HIST_BITS) | q[:, 2]
+    return np.bincount(idx, minlength=1 << (3 * _HIST_BITS)) / len(idx)
+
+
+def nearest(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre index and squared distance for each row of ``x``."""
+    x64 = x.astype(np.float64, copy=False)
+    c64 = centers.astype(np.float64, copy=False)
+    d2 = (x64 * x64).sum(axis=1)[:, None] - 2.0 * (x64 @ c64.T) + (c64 * c64).sum(axis=1)
+    idx = d2.argmin(axis=1)
+    return idx, np.maximum(d2[np.arange(len(x)), idx], 0.0)
+
+
+def match(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Reorder ``new`` so each centre takes the id of the old centre it is closest to."""
+    cost = ((old[:, None, :] - new[None, :, :]) ** 2).sum(axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    out = np.empty_like(new)
+    out[rows] = new[cols]
+    return out
+
+
+def refill_empty(x: np.ndarray, centers: np.ndarray, min_gain: float) -> np.ndarray:
+    """Move clusters that own no sampled pixel onto the worst-fitted pixels.
+
+    Deterministic (largest remaining error first); a cluster stays put when no
+    pixel is farther than ``min_gain`` (squared distance) from its centre, as in
+    a frame with fewer colours than clusters.
+    """
+    idx, d2 = nearest(x, centers)
+    empty = np.flatnonzero(np.bincount(idx, minlength=len(centers)) == 0)
+    centers = centers.copy()
+    for j in empty:
+        worst = int(d2.argmax())
+        if d2[worst] <= min_gain:
+            break
+        centers[j] = x[worst]
+        d2 = np.minimum(d2, ((x - centers[j]) ** 2).sum(axis=1))
+    return centers
