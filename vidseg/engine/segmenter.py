@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 _ERR_JUMP = 2.5  # fit error this many times the running baseline supports a cut
 _DRIFT = 1.15  # warm fit error this much above its running baseline asks for a refresh
 _MIN_REFRESH_GAP = 3  # frames between drift-triggered refreshes (bounds their cost)
-_SKIP_HIST_DRIFT = 0.02  # histogram distance under which a frame may keep its centres
+_SKIP_HIST_DRIFT = 0.06  # histogram distance under which a frame may keep its centres
 _TABLE_HIST_DRIFT = 0.05  # histogram distance that makes the colour table stale
 _TABLE_MAX_FRAMES = 30  # a colour table is rebuilt at least this often
 
