@@ -76,15 +76,49 @@ class SinkBase:
 
 
 class PartialFileSink(SinkBase):
-    """A sink writing one file under its partial name: the shared :meth:`abort`.
+    """A sink writing one file under its partial name: the shared close and abort.
 
-    Subclasses provide ``partial_path``, ``frames_written`` and ``_finish()``,
-    which finalises the partial file and returns whether there is anything to
-    keep (raising :class:`SinkError` when finalising fails).
+    Subclasses provide ``path``, ``partial_path``, ``overwrite``,
+    ``frames_written`` and ``_finish()``, which finalises the partial file and
+    returns whether there is anything to keep (raising :class:`SinkError` when
+    finalising fails); ``_commit()`` may replace the final rename.
     """
 
+    path: Path
     partial_path: Path
     frames_written: int
+    overwrite: bool
+
+    def close(self) -> None:
+        """Finalise and move the output into place; a second call does nothing.
+
+        Raises
+        ------
+        SinkError
+            Finalising failed; the partial file is kept and named in the message.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if not self._finish():
+            return
+        name, partial = str(self.path), str(self.partial_path)
+        if self.path.exists() and not self.overwrite:
+            raise SinkError(
+                f"output {name!r} appeared while writing; the result is kept in {partial!r}"
+            )
+        try:
+            self._commit()
+        except OSError as exc:
+            raise SinkError(
+                f"could not move {partial!r} to {name!r} ({exc.strerror or exc}); the "
+                f"complete output is kept in {partial!r}"
+            ) from exc
+        logger.info("wrote %d frames to %r", self.frames_written, name)
+
+    def _commit(self) -> None:
+        """Turn the finalised partial file into the output (default: rename it)."""
+        os.replace(self.partial_path, self.path)
 
     def abort(self) -> None:
         """Stop after an interruption or error: keep what was written in the partial file.

@@ -19,7 +19,6 @@ import io
 import json
 import logging
 import math
-import os
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
@@ -122,33 +121,6 @@ class _StatsFileSink(PartialFileSink):
                 f"writing frame {stats.frame} to {str(self.partial_path)!r} failed: {_reason(exc)}"
             ) from exc
         self.frames_written += 1
-
-    def close(self) -> None:
-        """Finalise and rename the partial file to the output path; a second call does nothing.
-
-        Raises
-        ------
-        SinkError
-            Finalising failed; the partial file is kept and named in the message.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        if not self._finish():
-            return
-        name, partial = str(self.path), str(self.partial_path)
-        if self.path.exists() and not self.overwrite:
-            raise SinkError(
-                f"output {name!r} appeared while writing; the result is kept in {partial!r}"
-            )
-        try:
-            os.replace(self.partial_path, self.path)
-        except OSError as exc:
-            raise SinkError(
-                f"could not move {partial!r} to {name!r} ({_reason(exc)}); the "
-                f"complete output is kept in {partial!r}"
-            ) from exc
-        logger.info("wrote %d frames to %r", self.frames_written, name)
 
     def _finish(self) -> bool:
         """Close the partial file; ``False`` if there is nothing to keep."""

@@ -247,32 +247,15 @@ class VideoFileSink(PartialFileSink):
             ) from exc
         self.frames_written += 1
 
-    def close(self) -> None:
-        """Finalise and move the output into place; a second call does nothing.
+    # -- internals -------------------------------------------------------------
 
-        Raises
-        ------
-        SinkError
-            Finalising failed; the partial file is kept and named in the message.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        if not self._finish():
-            return
-        if self.path.exists() and not self.overwrite:
-            raise SinkError(
-                f"output {str(self.path)!r} appeared while writing; the result is "
-                f"kept in {str(self.partial_path)!r}"
-            )
+    def _commit(self) -> None:
+        # A fragmented MP4 becomes a normal faststart MP4 (seekable, plays everywhere).
         if self.path.suffix.lower() in _FRAGMENTED:
             self._remux_faststart()
             self.partial_path.unlink()
         else:
             os.replace(self.partial_path, self.path)
-        logger.info("wrote %d frames to %r", self.frames_written, str(self.path))
-
-    # -- internals -------------------------------------------------------------
 
     def _finish(self) -> bool:
         """Flush encoders and close the container; ``False`` if there is nothing to keep."""
