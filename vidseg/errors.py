@@ -27,6 +27,7 @@ __all__ = [
     "SourceOpenError",
     "SourceReadError",
     "VidsegError",
+    "reason",
 ]
 
 
@@ -60,3 +61,8 @@ class ClosedError(VidsegError, RuntimeError):
 
 class EmptyClusterWarning(UserWarning):
     """A frame has fewer distinct colours than clusters; the extra clusters stay empty."""
+
+
+def reason(exc: BaseException) -> str:
+    """The short cause of an I/O or FFmpeg error, for one-line messages."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, TypeVar
 
-from ..errors import ClosedError, SinkError
+from ..errors import ClosedError, SinkError, reason
 
 __all__ = [
     "PartialFileSink",
@@ -89,6 +89,14 @@ class PartialFileSink(SinkBase):
     frames_written: int
     overwrite: bool
 
+    def _check_can_open(self, is_open: bool) -> None:
+        """The checks every ``open()`` starts with: not closed, not open yet."""
+        self._check_not_closed()
+        if is_open:
+            raise SinkError(f"{self._kind} {str(self.path)!r} is already open")
+        if self.partial_path.exists():
+            logger.warning("replacing leftover partial file %r", str(self.partial_path))
+
     def close(self) -> None:
         """Finalise and move the output into place; a second call does nothing.
 
@@ -111,7 +119,7 @@ class PartialFileSink(SinkBase):
             self._commit()
         except OSError as exc:
             raise SinkError(
-                f"could not move {partial!r} to {name!r} ({exc.strerror or exc}); the "
+                f"could not move {partial!r} to {name!r} ({reason(exc)}); the "
                 f"complete output is kept in {partial!r}"
             ) from exc
         logger.info("wrote %d frames to %r", self.frames_written, name)

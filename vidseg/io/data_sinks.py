@@ -24,7 +24,7 @@ from typing import Any, ClassVar, TextIO
 
 import numpy as np
 
-from ..errors import SinkError
+from ..errors import SinkError, reason
 from ..frames import FrameResult, StreamInfo
 from ..stats import ROW_FIELDS, ClusterStats
 from ._partial import (
@@ -75,22 +75,18 @@ class _StatsFileSink(PartialFileSink):
         SinkError
             Already open, or the partial file cannot be created.
         """
-        self._check_not_closed()
-        if self._file is not None:
-            raise SinkError(f"{self._kind} {str(self.path)!r} is already open")
-        if self.partial_path.exists():
-            logger.warning("replacing leftover partial file %r", str(self.partial_path))
+        self._check_can_open(self._file is not None)
         try:
             file = open(self.partial_path, "w", encoding="utf-8", newline="")
         except OSError as exc:
-            raise SinkError(f"cannot create {str(self.partial_path)!r}: {_reason(exc)}") from None
+            raise SinkError(f"cannot create {str(self.partial_path)!r}: {reason(exc)}") from None
         try:
             file.write(self._header())
             file.flush()
         except OSError as exc:
             with contextlib.suppress(OSError):
                 file.close()
-            raise SinkError(f"cannot write {str(self.partial_path)!r}: {_reason(exc)}") from None
+            raise SinkError(f"cannot write {str(self.partial_path)!r}: {reason(exc)}") from None
         self._file = file
         logger.info(
             "writing %s to partial file %r until the run completes",
@@ -118,7 +114,7 @@ class _StatsFileSink(PartialFileSink):
             self._file.flush()
         except OSError as exc:
             raise SinkError(
-                f"writing frame {stats.frame} to {str(self.partial_path)!r} failed: {_reason(exc)}"
+                f"writing frame {stats.frame} to {str(self.partial_path)!r} failed: {reason(exc)}"
             ) from exc
         self.frames_written += 1
 
@@ -137,7 +133,7 @@ class _StatsFileSink(PartialFileSink):
             file.close()
         except OSError as exc:
             raise SinkError(
-                f"finalising {str(self.partial_path)!r} failed: {_reason(exc)}; "
+                f"finalising {str(self.partial_path)!r} failed: {reason(exc)}; "
                 f"the frames written so far are in it"
             ) from exc
         return True
@@ -310,7 +306,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc)

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import SinkError
+from ..errors import SinkError, reason
 from ..frames import FrameResult, StreamInfo
 from ._partial import SinkBase, check_output_dir, write_atomically
 
@@ -153,7 +153,7 @@ class LabelsSink(SinkBase):
                 self.directory.mkdir()
                 self._created = True
         except OSError as exc:
-            raise SinkError(f"cannot prepare output directory {name!r}: {_reason(exc)}") from None
+            raise SinkError(f"cannot prepare output directory {name!r}: {reason(exc)}") from None
         self._opened = True
         logger.info("writing %s label maps to %r", self.fmt, name)
 
@@ -184,7 +184,7 @@ class LabelsSink(SinkBase):
             else:
                 self._buffer(labels, index, time_s)
         except OSError as exc:
-            raise SinkError(f"writing frame {index} to {name!r} failed: {_reason(exc)}") from exc
+            raise SinkError(f"writing frame {index} to {name!r} failed: {reason(exc)}") from exc
 
     def close(self) -> None:
         """Save the last chunk (npz); a second call does nothing.
@@ -205,7 +205,7 @@ class LabelsSink(SinkBase):
         except OSError as exc:
             raise SinkError(
                 f"saving the last {self._pending} frames to {name!r} failed "
-                f"({_reason(exc)}); the {self.frames_written} frames written "
+                f"({reason(exc)}); the {self.frames_written} frames written "
                 f"before are kept"
             ) from exc
         if not self.frames_written:
@@ -234,7 +234,7 @@ class LabelsSink(SinkBase):
             self._save_chunk()
         except OSError as exc:
             logger.warning(
-                "could not save the last %d frames to %r: %s", self._pending, name, _reason(exc)
+                "could not save the last %d frames to %r: %s", self._pending, name, reason(exc)
             )
         logger.warning(
             "output not completed: %d frames kept in %d files in %r",
@@ -284,7 +284,3 @@ class LabelsSink(SinkBase):
         self._pending = 0
         self.frames_written += n
         self.files_written += 1
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc)

@@ -22,7 +22,7 @@ import av.error
 import cv2
 import numpy as np
 
-from ..errors import EncoderNotFoundError, SinkError
+from ..errors import EncoderNotFoundError, SinkError, reason
 from ..frames import FrameResult, StreamInfo
 from ._partial import PartialFileSink, check_output_file, partial_path
 from .audio import AudioPassThrough
@@ -193,11 +193,7 @@ class VideoFileSink(PartialFileSink):
         SinkError
             The partial file cannot be created.
         """
-        self._check_not_closed()
-        if self._container is not None:
-            raise SinkError(f"video sink {str(self.path)!r} is already open")
-        if self.partial_path.exists():
-            logger.warning("replacing leftover partial file %r", str(self.partial_path))
+        self._check_can_open(self._container is not None)
         options = {"flush_packets": "1"}
         if self.path.suffix.lower() in _FRAGMENTED:
             options.update(_FRAG_OPTIONS)
@@ -206,7 +202,7 @@ class VideoFileSink(PartialFileSink):
                 str(self.partial_path), "w", format=self._format, container_options=options
             )
         except (av.error.FFmpegError, OSError) as exc:
-            raise SinkError(f"cannot create {str(self.partial_path)!r}: {_reason(exc)}") from None
+            raise SinkError(f"cannot create {str(self.partial_path)!r}: {reason(exc)}") from None
         self._info = info
         logger.info(
             "writing %s to partial file %r until the run completes",
@@ -243,7 +239,7 @@ class VideoFileSink(PartialFileSink):
         except (av.error.FFmpegError, OSError) as exc:
             raise SinkError(
                 f"writing frame {result.frame.index} to "
-                f"{str(self.partial_path)!r} failed: {_reason(exc)}"
+                f"{str(self.partial_path)!r} failed: {reason(exc)}"
             ) from exc
         self.frames_written += 1
 
@@ -281,7 +277,7 @@ class VideoFileSink(PartialFileSink):
             error = error or exc
         if error is not None:
             raise SinkError(
-                f"finalising {str(self.partial_path)!r} failed: {_reason(error)}; "
+                f"finalising {str(self.partial_path)!r} failed: {reason(error)}; "
                 f"the frames written so far are in it"
             ) from error
         return True
@@ -392,7 +388,7 @@ class VideoFileSink(PartialFileSink):
         except (av.error.FFmpegError, OSError) as exc:
             self.path.unlink(missing_ok=True)
             raise SinkError(
-                f"could not finalise {str(self.path)!r} ({_reason(exc)}); the "
+                f"could not finalise {str(self.path)!r} ({reason(exc)}); the "
                 f"complete output is kept in {src!r}"
             ) from exc
 
@@ -422,7 +418,3 @@ def _pix_fmt(codec: str) -> str:
 def _supported_codecs(fmt: str) -> set[str]:
     with av.open(io.BytesIO(), "w", format=fmt) as probe:
         return set(probe.supported_codecs)
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc)

@@ -14,7 +14,7 @@ from typing import Any
 import av
 import av.error
 
-from ...errors import SourceOpenError, SourceReadError
+from ...errors import SourceOpenError, SourceReadError, reason
 from ...frames import Frame, StreamInfo
 from ._base import SourceBase, to_bgr
 
@@ -123,7 +123,7 @@ class VideoFileSource(SourceBase):
             self._container = av.open(name, metadata_errors="replace")
         except (av.error.FFmpegError, OSError) as exc:
             raise SourceOpenError(
-                f"cannot open {name!r} as a video (PyAV/FFmpeg: {_reason(exc)})"
+                f"cannot open {name!r} as a video (PyAV/FFmpeg: {reason(exc)})"
             ) from None
         try:
             self._setup(name, audio)
@@ -274,10 +274,6 @@ def _detached(stream: Any) -> Any:
             "audio of codec %r cannot be passed through: %s", stream.codec_context.name, exc
         )
         return None
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _describe(container: Any) -> str:

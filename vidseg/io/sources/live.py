@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ...errors import SourceOpenError, SourceReadError
+from ...errors import reason as error_reason
 from ...frames import Frame, StreamInfo
 from ._base import SizeKeeper, SourceBase, to_bgr
 
@@ -75,7 +76,7 @@ class LiveSource(SourceBase):
             raise SourceOpenError(f"{name!r} ended before its first frame") from None
         except _READ_ERRORS as exc:
             self._disconnect()
-            raise SourceOpenError(f"cannot read from {name!r}: {_reason(exc)}") from None
+            raise SourceOpenError(f"cannot read from {name!r}: {error_reason(exc)}") from None
         height, width = self._first.shape[:2]
         self._keep = SizeKeeper(width, height, name)
         self.info = StreamInfo(
@@ -107,7 +108,7 @@ class LiveSource(SourceBase):
                 yield from reader
                 reason = "end of stream"
             except _READ_ERRORS as exc:
-                reason = _reason(exc)
+                reason = error_reason(exc)
             reader = self._reconnect(reason)
 
     def _reconnect(self, reason: str) -> Iterator[np.ndarray] | None:
@@ -129,7 +130,7 @@ class LiveSource(SourceBase):
                 reason = "reconnected but the stream ended before a frame"
                 self._disconnect()
             except _READ_ERRORS as exc:
-                reason = _reason(exc)
+                reason = error_reason(exc)
                 self._disconnect()
             else:
                 self.reconnects += 1
@@ -214,7 +215,7 @@ class NetworkSource(LiveSource):
             container = av.open(self.url, options=options, timeout=(self.timeout, self.timeout))
         except _READ_ERRORS as exc:
             raise SourceOpenError(
-                f"cannot open stream {self.info.name!r} (PyAV/FFmpeg: {_reason(exc)})"
+                f"cannot open stream {self.info.name!r} (PyAV/FFmpeg: {error_reason(exc)})"
             ) from None
         if not container.streams.video:
             container.close()
@@ -310,10 +311,6 @@ class CameraSource(LiveSource):
         cap, self._cap = self._cap, None
         if cap is not None:
             cap.release()
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def _mask(url: str) -> str:
