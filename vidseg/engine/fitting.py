@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["as_bgr", "colour_histogram", "match", "nearest", "refill_empty"]
+__all__ = ["as_bgr", "colour_histogram", "hist_distance", "match", "nearest", "refill_empty"]
 
 _HIST_BITS = 2  # 4 levels per channel -> 64-bin histogram for cut detection
 
@@ -46,6 +46,11 @@ def colour_histogram(sample_bgr: np.ndarray) -> np.ndarray:
     q = sample_bgr >> (8 - _HIST_BITS)
     idx = (q[:, 0].astype(np.intp) << (2 * _HIST_BITS)) | (q[:, 1] << _HIST_BITS) | q[:, 2]
     return np.bincount(idx, minlength=1 << (3 * _HIST_BITS)) / len(idx)
+
+
+def hist_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Total-variation distance of two normalised histograms, 0 (same) .. 1 (disjoint)."""
+    return 0.5 * float(np.abs(a - b).sum())
 
 
 def nearest(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from ..config import EngineConfig, validate_section
 from ..errors import EmptyClusterWarning
 from . import kernels
 from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
-from .fitting import as_bgr, colour_histogram, match, nearest, refill_empty
+from .fitting import as_bgr, colour_histogram, hist_distance, match, nearest, refill_empty
 from .quantise import equalised_table
 from .segmentation import Segmentation
 
@@ -246,10 +247,9 @@ class Segmenter:
         if self.centers_.shape != self._table_centers.shape:
             return True
         moved = np.sqrt(((self.centers_ - self._table_centers) ** 2).sum(axis=1)).max()
-        drift = 0.5 * float(np.abs(hist - self._table_hist).sum())
         return bool(
             moved > p.lut_tolerance
-            or drift > _TABLE_HIST_DRIFT
+            or hist_distance(hist, self._table_hist) > _TABLE_HIST_DRIFT
             or self._table_frames >= _TABLE_MAX_FRAMES
         )
 
@@ -285,10 +285,18 @@ class Segmenter:
         """Fit this frame's centres; return True when the palette was re-seeded."""
         old = self.centers_
         reseed = old is None
+        # The previous centres' error on this sample, computed at most once per frame.
+        old_errors: list[float] = []
+
+        def old_error() -> float:
+            if not old_errors:
+                old_errors.append(float(nearest(x, old)[1].mean()))
+            return old_errors[0]
+
         if old is not None and self._hist is not None and p.scene_cut < 1.0:
-            tv = 0.5 * float(np.abs(hist - self._hist).sum())
+            tv = hist_distance(hist, self._hist)
             if tv >= p.scene_cut / 3:  # the fit error is only needed for borderline frames
-                err = float(nearest(x, old)[1].mean())
+                err = old_error()
                 reseed = tv >= p.scene_cut or err > _ERR_JUMP * max(self._baseline, 1e-6)
                 if reseed:
                     log.debug(
@@ -309,7 +317,7 @@ class Segmenter:
             inertia = float(nearest(x, centers)[1].mean())
         else:
             assert old is not None
-            centers, inertia = self._warm_or_keep(x, hist, old, p)
+            centers, inertia = self._warm_or_keep(x, hist, old, old_error, p)
             self._since_refresh += 1
             # A fresh candidate on schedule, and sooner when the warm fit is losing
             # ground (the scene changed more than a few warm steps can follow).
@@ -341,7 +349,12 @@ class Segmenter:
         return reseed
 
     def _warm_or_keep(
-        self, x: np.ndarray, hist: np.ndarray, old: np.ndarray, p: EngineConfig
+        self,
+        x: np.ndarray,
+        hist: np.ndarray,
+        old: np.ndarray,
+        old_error: Callable[[], float],
+        p: EngineConfig,
     ) -> tuple[np.ndarray, float]:
         """Warm-started fit, or the previous centres unchanged when nothing moved.
 
@@ -353,9 +366,8 @@ class Segmenter:
         centre jitter.
         """
         if p.fit_skip > 0 and self._fit_hist is not None:
-            drift = 0.5 * float(np.abs(hist - self._fit_hist).sum())
-            if drift < _SKIP_HIST_DRIFT:
-                err = float(nearest(x, old)[1].mean())
+            if hist_distance(hist, self._fit_hist) < _SKIP_HIST_DRIFT:
+                err = old_error()
                 if err <= (1.0 + p.fit_skip) * self._fit_inertia:
                     self.skipped_fits_ += 1
                     return old, err
