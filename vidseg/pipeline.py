@@ -73,14 +73,12 @@ class RunSummary:
     scene_cuts : int
         Frames on which the palette was re-seeded after the first.
     mean_inertia : float
-        Mean fit error over the frames (clustering-space units squared).
+        Mean fit error over the frames segmented (clustering-space units squared).
     latency_ms : dict
         Capture-to-written latency: ``p50``, ``p95``, ``max`` and ``first_half`` /
         ``second_half`` means (equal halves mean it is not growing).
     stopped_by : int or None
         The signal number that stopped the run, if any.
-    source_error : str or None
-        A read error that ended the input early (e.g. a truncated file).
     """
 
     frames_in: int = 0
@@ -91,7 +89,6 @@ class RunSummary:
     mean_inertia: float = 0.0
     latency_ms: dict[str, float] = field(default_factory=dict)
     stopped_by: int | None = None
-    source_error: str | None = None
 
     @property
     def fps(self) -> float:
@@ -236,6 +233,7 @@ def run(
     summary = RunSummary()
     latencies: list[float] = []
     inertia_sum = 0.0
+    segmented = 0
     failures: list[BaseException] = []
     start = time.monotonic()
 
@@ -309,6 +307,7 @@ def run(
             if seg.scene_cut and seg.frame_index > 0:
                 summary.scene_cuts += 1
             inertia_sum += seg.inertia
+            segmented += 1
             summary.dropped = inbox.dropped
             outbox.put(result, stop)
             if on_frame is not None:
@@ -328,12 +327,10 @@ def run(
         reader.join(timeout=5)
         summary.elapsed_s = time.monotonic() - start
         summary.dropped = inbox.dropped
-        done = max(summary.frames_out, 1)
-        summary.mean_inertia = inertia_sum / done if summary.frames_out else 0.0
+        summary.mean_inertia = inertia_sum / segmented if segmented else 0.0
         summary.latency_ms = _latency(latencies)
         _finish_sinks(sinks, ok)
     if source_error is not None:
-        summary.source_error = str(source_error)
         raise source_error
     return summary
 
