@@ -34,7 +34,7 @@ from ..errors import EmptyClusterWarning
 from . import kernels
 from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
 from .fitting import as_bgr, colour_histogram, hist_distance, match, nearest, refill_empty
-from .quantise import equalised_table
+from .quantise import ColourTable
 from .segmentation import Segmentation
 
 __all__ = ["Segmenter"]
@@ -45,8 +45,6 @@ _ERR_JUMP = 2.5  # fit error this many times the running baseline supports a cut
 _DRIFT = 1.15  # warm fit error this much above its running baseline asks for a refresh
 _MIN_REFRESH_GAP = 3  # frames between drift-triggered refreshes (bounds their cost)
 _SKIP_HIST_DRIFT = 0.06  # histogram distance under which a frame may keep its centres
-_TABLE_HIST_DRIFT = 0.05  # histogram distance that makes the colour table stale
-_TABLE_MAX_FRAMES = 30  # a colour table is rebuilt at least this often
 
 
 class Segmenter:
@@ -166,24 +164,19 @@ class Segmenter:
         labels = np.empty((h, w), np.uint8)
         counts = np.empty(p.n_clusters, np.int64)
         use_prev = self._prev_labels is not None and not cut
-        reset = self._table_stale(hist, cut, p)
-        if reset:
-            self._table = equalised_table(sample_bgr, p.lut_bits, p.color_space)
-            self._table_centers = self.centers_.copy()
-            self._table_hist = hist
-            self._table_frames = 0
-        self._table_frames += 1
-        quant, tables = self._table
+        if cut:
+            self._table.forget()
+        reset = self._table.update(sample_bgr, hist, self.centers_)
         kernels.assign_frame(
             image,
-            *quant,
-            tables,
+            *self._table.quant,
+            self._table.tables,
             MODES[p.color_space],
             LMS_TO_OKLAB_X100,
             self.centers_,
             self._inv_sep,
             np.float32(p.hysteresis),
-            self._lut,
+            self._table.lut,
             reset,
             self._prev_image,
             self._prev_labels if use_prev else labels,
@@ -227,31 +220,8 @@ class Segmenter:
         self.skipped_fits_ = 0
         self._fit_hist: np.ndarray | None = None
         self._fit_inertia = 0.0
-        self._table: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
-        self._table_centers = np.empty((0, 3), np.float32)
-        self._table_hist = np.empty(0)
-        self._table_frames = 0
-
-    def _table_stale(self, hist: np.ndarray, cut: bool, p: EngineConfig) -> bool:
-        """Whether the colour table must be rebuilt for this frame.
-
-        The table (quantiser and filled cells) is kept while every centre stays
-        within ``lut_tolerance`` of where it was when the table was built (so any
-        distance comparison it answers is off by at most twice that), the colour
-        histogram stays close, and for at most ``_TABLE_MAX_FRAMES`` frames.  A
-        static scene then refills almost no cells.
-        """
-        if self._table is None or cut or p.lut_tolerance == 0:
-            return True
-        assert self.centers_ is not None
-        if self.centers_.shape != self._table_centers.shape:
-            return True
-        moved = np.sqrt(((self.centers_ - self._table_centers) ** 2).sum(axis=1)).max()
-        return bool(
-            moved > p.lut_tolerance
-            or hist_distance(hist, self._table_hist) > _TABLE_HIST_DRIFT
-            or self._table_frames >= _TABLE_MAX_FRAMES
-        )
+        if self._params is not None:
+            self._table.forget()
 
     def _validated(self) -> EngineConfig:
         if self._params is None:
@@ -263,7 +233,7 @@ class Segmenter:
             }
             self._params = EngineConfig(**validate_section(EngineConfig, values))
             p = self._params
-            self._lut = np.empty(1 << (3 * p.lut_bits), np.uint16)
+            self._table = ColourTable(p.lut_bits, p.color_space, p.lut_tolerance)
             self._threads = ThreadpoolController()
             self._shape: tuple[int, int] | None = None
         return self._params
