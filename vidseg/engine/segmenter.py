@@ -184,6 +184,7 @@ class Segmenter:
             p.still_threshold,
             labels,
             counts,
+            self._scratch,
         )
         np.copyto(self._prev_image, image)
         self._prev_labels = labels
@@ -248,6 +249,7 @@ class Segmenter:
         self._shape = (h, w)
         self._prev_labels = None
         self._prev_image = np.empty((h, w, 3), np.uint8)
+        self._scratch = np.empty(n, np.int32)
 
     # -- fitting ---------------------------------------------------------------------
 
