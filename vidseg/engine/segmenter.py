@@ -10,9 +10,10 @@ Per frame, :meth:`Segmenter.segment`:
    (a new estimator per frame, so it never stops adapting), or on the first
    frame / a cut re-seeds with k-means++ and matches the new centres to the old
    ones (Hungarian on colour distance) so ids do not shuffle;
-4. every ``refresh_interval`` frames tries a fresh k-means++ palette and adopts
-   it (matched) only if it fits clearly better, so a warm start never stays
-   stuck in a poor local minimum;
+4. every ``refresh_interval`` frames (every 3 right after an adopted one, backing
+   off as candidates are rejected) tries a fresh k-means++ palette and adopts it
+   (matched) only if it fits clearly better, so a warm start never stays stuck
+   in a poor local minimum or trails an exposure swing;
 5. labels every pixel in one compiled pass through a colour look-up table with
    per-pixel hysteresis, counting areas and positions on the way.
 """
@@ -45,6 +46,10 @@ _ERR_JUMP = 2.5  # fit error this many times the running baseline supports a cut
 _DRIFT = 1.15  # warm fit error this much above its running baseline asks for a refresh
 _MIN_REFRESH_GAP = 3  # frames between drift-triggered refreshes (bounds their cost)
 _SKIP_HIST_DRIFT = 0.06  # histogram distance under which a frame may keep its centres
+# Frames to the next fresh candidate after one was adopted (the interval then
+# doubles with each rejected candidate, up to ``refresh_interval``): while the
+# scene keeps moving away from the palette (exposure swings), look again soon.
+_FAST_REFRESH = 3
 
 
 class Segmenter:
@@ -218,6 +223,7 @@ class Segmenter:
         self._baseline = 0.0
         self._inertia = 0.0
         self._since_refresh = 0
+        self._refresh_every = _FAST_REFRESH
         self.skipped_fits_ = 0
         self._fit_hist: np.ndarray | None = None
         self._fit_inertia = 0.0
@@ -294,7 +300,7 @@ class Segmenter:
             # A fresh candidate on schedule, and sooner when the warm fit is losing
             # ground (the scene changed more than a few warm steps can follow).
             due = p.refresh_interval and (
-                self._since_refresh >= p.refresh_interval
+                self._since_refresh >= min(self._refresh_every, p.refresh_interval)
                 or (
                     self._since_refresh >= _MIN_REFRESH_GAP
                     and inertia > _DRIFT * max(self._baseline, 1e-6)
@@ -312,6 +318,9 @@ class Segmenter:
                     )
                     centers, inertia = match(centers, fresh), fresh_inertia
                     self.refreshes_ += 1
+                    self._refresh_every = _FAST_REFRESH
+                else:
+                    self._refresh_every *= 2
 
         if centers is not old:
             self._set_centers(centers, p)
