@@ -74,6 +74,14 @@ class SinkBase:
         if self._closed:
             raise ClosedError(f"{self._kind} {str(self._target)!r} is closed")
 
+    def _check_writable(self, is_open: bool) -> None:
+        """The checks every ``write()`` starts with: not closed, and opened."""
+        self._check_not_closed()
+        if not is_open:
+            raise SinkError(
+                f"{self._kind} {str(self._target)!r} is not open; call open(info) first"
+            )
+
 
 class PartialFileSink(SinkBase):
     """A sink writing one file under its partial name: the shared close and abort.
@@ -96,6 +104,12 @@ class PartialFileSink(SinkBase):
             raise SinkError(f"{self._kind} {str(self.path)!r} is already open")
         if self.partial_path.exists():
             logger.warning("replacing leftover partial file %r", str(self.partial_path))
+
+    def _log_partial(self, what: str) -> None:
+        """Say where the output goes until the run completes (found there after a crash)."""
+        logger.info(
+            "writing %s to partial file %r until the run completes", what, str(self.partial_path)
+        )
 
     def close(self) -> None:
         """Finalise and move the output into place; a second call does nothing.

@@ -88,11 +88,7 @@ class _StatsFileSink(PartialFileSink):
                 file.close()
             raise SinkError(f"cannot write {str(self.partial_path)!r}: {reason(exc)}") from None
         self._file = file
-        logger.info(
-            "writing %s to partial file %r until the run completes",
-            self._kind,
-            str(self.partial_path),
-        )
+        self._log_partial(self._kind)
 
     def write(self, result: FrameResult) -> None:
         """Append ``result.stats`` and flush it to disk.
@@ -104,9 +100,7 @@ class _StatsFileSink(PartialFileSink):
         SinkError
             Not opened, or writing failed.
         """
-        self._check_not_closed()
-        if self._file is None:
-            raise SinkError(f"{self._kind} {str(self.path)!r} is not open; call open(info) first")
+        self._check_writable(self._file is not None)
         stats = result.stats
         text = self._record(stats)  # formatted first: a frame goes out in one write
         try:

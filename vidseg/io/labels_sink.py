@@ -167,10 +167,8 @@ class LabelsSink(SinkBase):
         SinkError
             Not opened, labels are not an (H, W) uint8 array, or writing failed.
         """
-        self._check_not_closed()
+        self._check_writable(self._opened)
         name = str(self.directory)
-        if not self._opened:
-            raise SinkError(f"labels sink {name!r} is not open; call open(info) first")
         labels = result.segmentation.labels
         if labels.ndim != 2 or labels.dtype != np.uint8:
             raise SinkError(
