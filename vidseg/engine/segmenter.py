@@ -1,4 +1,4 @@
-"""The temporally stable k-means segmenter (the only module that imports scikit-learn).
+"""The temporally stable k-means segmenter: the per-frame policy around the fits.
 
 Per frame, :meth:`Segmenter.segment`:
 
@@ -27,14 +27,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
 from threadpoolctl import ThreadpoolController
 
 from ..config import EngineConfig, validate_section
 from ..errors import EmptyClusterWarning
 from . import kernels
 from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
-from .fitting import as_bgr, colour_histogram, hist_distance, match, nearest, refill_empty
+from .fitting import as_bgr, colour_histogram, hist_distance, match, nearest
+from .kmeans import fresh_palette, warm_fit
 from .quantise import ColourTable
 from .segmentation import Segmentation
 
@@ -352,7 +352,9 @@ class Segmenter:
                 if err <= (1.0 + p.fit_skip) * self._fit_inertia:
                     self.skipped_fits_ += 1
                     return old, err
-        return self._warm(x, old, p)
+        return warm_fit(
+            x, old, max_iter=p.max_iter, seed=p.seed, min_gain=max(p.hysteresis, 1.0) ** 2
+        )
 
     def _set_centers(self, centers: np.ndarray, p: EngineConfig) -> None:
         self.centers_ = np.ascontiguousarray(centers, dtype=np.float32)
@@ -365,42 +367,13 @@ class Segmenter:
     def _fresh(
         self, x: np.ndarray, p: EngineConfig, *, n_init: int, quiet: bool = False
     ) -> np.ndarray:
-        """k-means++ on the sample; pads with duplicates when it has < k colours."""
-        k = p.n_clusters
-        distinct = np.unique(x, axis=0)
-        if len(distinct) < k:
-            if not quiet:
-                warnings.warn(
-                    f"frame {self.frames_seen_} has only {len(distinct)} distinct colours for "
-                    f"n_clusters={k}; {k - len(distinct)} clusters stay empty",
-                    EmptyClusterWarning,
-                    stacklevel=5,
-                )
-            # Duplicates never win a pixel: ties go to the lowest id.
-            return distinct[np.resize(np.arange(len(distinct)), k)].astype(np.float32)
-        km = KMeans(
-            n_clusters=k, init="k-means++", n_init=n_init, max_iter=50, random_state=p.seed
-        ).fit(x)
-        return km.cluster_centers_.astype(np.float32)
-
-    def _warm(self, x: np.ndarray, init: np.ndarray, p: EngineConfig) -> tuple[np.ndarray, float]:
-        """Mini-batch steps from the previous centres; returns centres and fit error."""
-        mbk = MiniBatchKMeans(
-            n_clusters=p.n_clusters,
-            init=init,
-            n_init=1,
-            max_iter=p.max_iter,
-            batch_size=len(x),
-            reassignment_ratio=0.0,
-            random_state=p.seed,
-            # Labels are cheaper here (one small matrix product) than in sklearn's pass.
-            compute_labels=False,
-            tol=0.0,
-            max_no_improvement=None,
-        ).fit(x)
-        centers = mbk.cluster_centers_.astype(np.float32)
-        labels, d2 = nearest(x, centers)
-        if np.bincount(labels, minlength=p.n_clusters).min() > 0:
-            return centers, float(d2.mean())
-        centers = refill_empty(x, centers, min_gain=max(p.hysteresis, 1.0) ** 2)
-        return centers, float(nearest(x, centers)[1].mean())
+        """k-means++ on the sample; warns when it has fewer than k colours."""
+        centers, distinct = fresh_palette(x, p.n_clusters, seed=p.seed, n_init=n_init)
+        if distinct < p.n_clusters and not quiet:
+            warnings.warn(
+                f"frame {self.frames_seen_} has only {distinct} distinct colours for "
+                f"n_clusters={p.n_clusters}; {p.n_clusters - distinct} clusters stay empty",
+                EmptyClusterWarning,
+                stacklevel=5,
+            )
+        return centers

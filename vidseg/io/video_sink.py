@@ -10,7 +10,6 @@ on a successful :meth:`~VideoFileSink.close` turns that into the final file.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 from fractions import Fraction
@@ -26,25 +25,20 @@ from ..errors import EncoderNotFoundError, SinkError, reason
 from ..frames import FrameResult, StreamInfo
 from ._partial import PartialFileSink, check_output_file, partial_path
 from .audio import AudioPassThrough
+from .encoders import (
+    COMMON_ENCODERS,
+    CONTAINERS,
+    available_encoders,
+    encoder_options,
+    pix_fmt,
+    supported_codecs,
+    video_encoder,
+)
 
 __all__ = ["COMMON_ENCODERS", "CONTAINERS", "VideoFileSink", "available_encoders"]
 
 logger = logging.getLogger(__name__)
 
-#: Output extension -> FFmpeg muxer.
-CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
-#: Video encoders worth suggesting, in order of preference.
-COMMON_ENCODERS = (
-    "libx264",
-    "libx265",
-    "libopenh264",
-    "mpeg4",
-    "libvpx-vp9",
-    "libsvtav1",
-    "libaom-av1",
-    "ffv1",
-    "mjpeg",
-)
 _FRAGMENTED = {".mp4", ".mov"}
 # Fragmented MP4: a moov up front and a self-contained fragment at least every 0.5 s,
 # flushed to disk at once, so a killed process leaves a playable file.
@@ -53,21 +47,6 @@ _FRAG_OPTIONS = {
     "frag_duration": "500000",
 }
 _KEYFRAME_INTERVAL_S = 2.0
-
-
-def available_encoders() -> list[str]:
-    """Return the video encoders among :data:`COMMON_ENCODERS` this FFmpeg build has."""
-    return [name for name in COMMON_ENCODERS if _video_encoder(name) is not None]
-
-
-def _video_encoder(name: str) -> av.Codec | None:
-    if name not in av.codecs_available:
-        return None
-    try:
-        codec = av.Codec(name, "w")
-    except (av.codec.codec.UnknownCodecError, ValueError):
-        return None
-    return codec if codec.type == "video" else None
 
 
 class VideoFileSink(PartialFileSink):
@@ -158,13 +137,13 @@ class VideoFileSink(PartialFileSink):
                 f"use one of {', '.join(CONTAINERS)}"
             )
         self._format = CONTAINERS[suffix]
-        encoder = _video_encoder(codec)
+        encoder = video_encoder(codec)
         if encoder is None:
             raise EncoderNotFoundError(
                 f"video encoder {codec!r} is not available in this FFmpeg build (PyAV "
                 f"{av.__version__}); available: {', '.join(available_encoders()) or 'none'}"
             )
-        self._supported = _supported_codecs(self._format)
+        self._supported = supported_codecs(self._format)
         if encoder.name not in self._supported:
             fits = [c for c in available_encoders() if c in self._supported]
             raise SinkError(
@@ -204,11 +183,7 @@ class VideoFileSink(PartialFileSink):
         except (av.error.FFmpegError, OSError) as exc:
             raise SinkError(f"cannot create {str(self.partial_path)!r}: {reason(exc)}") from None
         self._info = info
-        logger.info(
-            "writing %s to partial file %r until the run completes",
-            self.codec,
-            str(self.partial_path),
-        )
+        self._log_partial(self.codec)
 
     def write(self, result: FrameResult) -> None:
         """Encode ``result.view`` at ``result.frame``'s timestamp and mux its audio packets.
@@ -220,9 +195,7 @@ class VideoFileSink(PartialFileSink):
         SinkError
             Not opened, or encoding/writing failed.
         """
-        self._check_not_closed()
-        if self._container is None:
-            raise SinkError(f"video sink {str(self.path)!r} is not open; call open(info) first")
+        self._check_writable(self._container is not None)
         try:
             frame = self._yuv_frame(result)
             if frame is None:
@@ -312,7 +285,7 @@ class VideoFileSink(PartialFileSink):
 
         Saves a BGR image and a colour conversion per frame for the common case.
         """
-        if _pix_fmt(self.codec) != "yuv420p":
+        if pix_fmt(self.codec) != "yuv420p":
             return None
         i420 = result.view_i420
         if i420 is None:
@@ -333,11 +306,11 @@ class VideoFileSink(PartialFileSink):
         time_base = info.time_base or Fraction(1, round(fps * 1000))
         rate = Fraction(fps).limit_denominator(1001000)
         stream = self._container.add_stream(
-            self.codec, rate=rate, options=_encoder_options(self.codec, self.crf, self.preset)
+            self.codec, rate=rate, options=encoder_options(self.codec, self.crf, self.preset)
         )
         ctx = stream.codec_context
         stream.width, stream.height = width, height
-        stream.pix_fmt = _pix_fmt(self.codec)
+        stream.pix_fmt = pix_fmt(self.codec)
         ctx.time_base = time_base
         stream.time_base = time_base
         ctx.gop_size = max(1, round(_KEYFRAME_INTERVAL_S * fps))
@@ -391,30 +364,3 @@ class VideoFileSink(PartialFileSink):
                 f"could not finalise {str(self.path)!r} ({reason(exc)}); the "
                 f"complete output is kept in {src!r}"
             ) from exc
-
-
-def _encoder_options(codec: str, crf: int, preset: str) -> dict[str, str]:
-    if codec == "libx264":
-        return {"crf": str(crf), "preset": preset, "profile": "high", "bf": "0"}
-    if codec == "libx265":
-        return {"crf": str(crf), "preset": preset, "x265-params": "log-level=error:bframes=0"}
-    if codec == "libvpx-vp9":
-        return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
-    if codec in ("libsvtav1", "libaom-av1"):
-        speed = {"libsvtav1": ("preset", "10"), "libaom-av1": ("cpu-used", "8")}[codec]
-        return {"crf": str(crf), speed[0]: speed[1]}
-    return {}
-
-
-def _pix_fmt(codec: str) -> str:
-    if codec == "mjpeg":  # full-range 4:2:0, the only 4:2:0 form MJPEG accepts by default
-        return "yuvj420p"
-    formats = [f.name for f in (av.Codec(codec, "w").video_formats or ())]
-    if not formats or "yuv420p" in formats:
-        return "yuv420p"
-    return "yuvj420p" if "yuvj420p" in formats else formats[0]
-
-
-def _supported_codecs(fmt: str) -> set[str]:
-    with av.open(io.BytesIO(), "w", format=fmt) as probe:
-        return set(probe.supported_codecs)

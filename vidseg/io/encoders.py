@@ -1,0 +1,82 @@
+"""The encoder catalogue: which video encoders this FFmpeg build has, their options.
+
+Kept apart from the sink so choosing and configuring an encoder (one table per
+codec) does not mix with writing, finalising and crash-safety.
+"""
+
+from __future__ import annotations
+
+import io
+
+import av
+
+__all__ = [
+    "COMMON_ENCODERS",
+    "CONTAINERS",
+    "available_encoders",
+    "encoder_options",
+    "pix_fmt",
+    "supported_codecs",
+    "video_encoder",
+]
+
+#: Output extension -> FFmpeg muxer.
+CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+#: Video encoders worth suggesting, in order of preference.
+COMMON_ENCODERS = (
+    "libx264",
+    "libx265",
+    "libopenh264",
+    "mpeg4",
+    "libvpx-vp9",
+    "libsvtav1",
+    "libaom-av1",
+    "ffv1",
+    "mjpeg",
+)
+
+
+def available_encoders() -> list[str]:
+    """Return the video encoders among :data:`COMMON_ENCODERS` this FFmpeg build has."""
+    return [name for name in COMMON_ENCODERS if video_encoder(name) is not None]
+
+
+def video_encoder(name: str) -> av.Codec | None:
+    """The video encoder called ``name``, or None when this FFmpeg build lacks it."""
+    if name not in av.codecs_available:
+        return None
+    try:
+        codec = av.Codec(name, "w")
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        return None
+    return codec if codec.type == "video" else None
+
+
+def encoder_options(codec: str, crf: int, preset: str) -> dict[str, str]:
+    """FFmpeg options for ``codec`` at quality ``crf`` and speed ``preset`` (B-frames off)."""
+    if codec == "libx264":
+        return {"crf": str(crf), "preset": preset, "profile": "high", "bf": "0"}
+    if codec == "libx265":
+        return {"crf": str(crf), "preset": preset, "x265-params": "log-level=error:bframes=0"}
+    if codec == "libvpx-vp9":
+        return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
+    if codec in ("libsvtav1", "libaom-av1"):
+        speed = {"libsvtav1": ("preset", "10"), "libaom-av1": ("cpu-used", "8")}[codec]
+        return {"crf": str(crf), speed[0]: speed[1]}
+    return {}
+
+
+def pix_fmt(codec: str) -> str:
+    """The 4:2:0 pixel format ``codec`` is fed (``yuv420p`` when it takes it)."""
+    if codec == "mjpeg":  # full-range 4:2:0, the only 4:2:0 form MJPEG accepts by default
+        return "yuvj420p"
+    formats = [f.name for f in (av.Codec(codec, "w").video_formats or ())]
+    if not formats or "yuv420p" in formats:
+        return "yuv420p"
+    return "yuvj420p" if "yuvj420p" in formats else formats[0]
+
+
+def supported_codecs(fmt: str) -> set[str]:
+    """Codec names the FFmpeg muxer ``fmt`` accepts."""
+    with av.open(io.BytesIO(), "w", format=fmt) as probe:
+        return set(probe.supported_codecs)
