@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from media import cv2_read, frames, media
 
-from vidseg import Segmenter, SinkError, SourceReadError
+from vidseg import Segmentation, Segmenter, SinkError, SourceReadError
 from vidseg.frames import FrameResult, StreamInfo
 from vidseg.io.sources import ArraySource, VideoFileSource
 from vidseg.io.video_sink import VideoFileSink
@@ -131,6 +133,63 @@ def test_live_source_drops_oldest_and_stays_current() -> None:
     indices = [r.frame.index for r in rec.results]
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
     assert indices[-1] == 59  # the newest frame is never the one dropped
+
+
+class TimedSegmenter:
+    """A Segmenter that takes at least ``delay`` seconds and records when each call started."""
+
+    def __init__(self, delay: float) -> None:
+        self.inner = Segmenter(n_clusters=3)
+        self.delay = delay
+        self.starts: list[float] = []
+
+    def segment(self, image: np.ndarray) -> Segmentation:
+        self.starts.append(time.monotonic())
+        time.sleep(self.delay)
+        return self.inner.segment(image)
+
+
+class SlowSink(RecordingSink):
+    """Takes ``delay`` seconds per frame and records when each write started and ended."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.spans: list[tuple[float, float]] = []
+
+    def write(self, result: FrameResult) -> None:
+        t0 = time.monotonic()
+        time.sleep(self.delay)
+        super().write(result)
+        self.spans.append((t0, time.monotonic()))
+
+
+@pytest.mark.parametrize("pacing", ["latency", "throughput"])
+def test_live_pacing(pacing: str) -> None:
+    """latency: a frame is taken only once the last one is written; throughput: the
+    next frame is segmented while the last is written, never more than two in flight."""
+    photo = frames(1, (96, 64))[0]
+
+    def camera() -> Iterator[np.ndarray]:  # 200 fps, faster than segment + write
+        for i in range(40):
+            time.sleep(0.005)
+            yield np.roll(photo, i, axis=1)
+
+    seg, sink = TimedSegmenter(0.01), SlowSink(0.04)
+    summary = run(ArraySource(camera(), live=True), seg, [sink], live_pacing=pacing)  # type: ignore[arg-type]
+    assert summary.frames_out == len(sink.spans) == len(seg.starts) >= 2
+    assert summary.frames_out + summary.dropped == 40
+    overlapped = [seg.starts[j] < sink.spans[j - 1][1] for j in range(1, len(seg.starts))]
+    if pacing == "latency":
+        assert not any(overlapped)
+    else:
+        assert sum(overlapped) >= len(overlapped) // 2
+        assert all(seg.starts[j] >= sink.spans[j - 2][1] for j in range(2, len(seg.starts)))
+
+
+def test_unknown_live_pacing_is_refused() -> None:
+    with pytest.raises(ValueError, match="live_pacing must be one of latency, throughput"):
+        run(ArraySource(frames(2, (32, 24))), Segmenter(n_clusters=3), [], live_pacing="fast")
 
 
 def test_max_frames() -> None:

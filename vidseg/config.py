@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .pacing import PACINGS
 
 __all__ = [
     "Config",
@@ -135,6 +136,11 @@ class RunConfig:
         0.5, "first reconnect delay in seconds (doubles, max 10)", lo=0.0, hi=60.0
     )
     progress: bool = _opt(True, "show a progress bar / live status line on stderr")
+    live_pacing: str = _opt(
+        "latency",
+        "live sources: latency (one frame in flight) or throughput (segment while encoding)",
+        choices=PACINGS,
+    )
 
 
 _SECTIONS = {"engine": EngineConfig, "output": OutputConfig, "run": RunConfig}

@@ -10,10 +10,11 @@ the caller        segments and renders (the caller's thread, so signal handlers
 ``vidseg-write``  writes results to the sinks, in order.
 
 Both queues are bounded.  For files the input queue blocks, so no frame is ever
-dropped and order is kept; for live sources both queues hold one item and the
-input keeps only the newest frame, counting the ones it replaced, so latency
-stays bounded (about one processing time per stage) when processing falls
-behind.  A worker's exception is re-raised in the caller; on any error or stop
+dropped and order is kept; for live sources both queues hold one item, the
+input keeps only the newest frame, counting the ones it replaced, and a
+:class:`~vidseg.pacing.LivePacer` decides when the next one is taken, so
+latency stays bounded (one segmentation plus one encode by default) when
+processing falls behind.  A worker's exception is re-raised in the caller; on any error or stop
 the sinks are aborted (partial outputs kept and named), on success closed.
 """
 
@@ -34,6 +35,7 @@ from .engine import Segmenter
 from .errors import SourceReadError
 from .frames import Frame, FrameResult, StreamInfo
 from .io.sources import FrameSource
+from .pacing import PACINGS, LivePacer
 from .render import VIEWS
 from .stats import ClusterStats
 
@@ -183,6 +185,7 @@ def run(
     overlay_alpha: float = 0.5,
     max_frames: int | None = None,
     queue_size: int = 8,
+    live_pacing: str = "latency",
     stop: threading.Event | None = None,
     on_frame: Callable[[FrameResult, RunSummary], None] | None = None,
 ) -> RunSummary:
@@ -204,6 +207,9 @@ def run(
         Stop after this many frames.
     queue_size : int
         Frames buffered between stages for files (live sources keep one).
+    live_pacing : str
+        ``"latency"`` or ``"throughput"``: when a live source's next frame is
+        taken (see :mod:`vidseg.pacing`); ignored for files.
     stop : threading.Event, optional
         Set it (e.g. from a signal handler) to stop cleanly; ``RunSummary.stopped_by``
         is then whatever the caller stored, the sinks are aborted.
@@ -225,11 +231,14 @@ def run(
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {view!r}")
+    if live_pacing not in PACINGS:
+        raise ValueError(f"live_pacing must be one of {', '.join(PACINGS)}; got {live_pacing!r}")
     stop = stop if stop is not None else threading.Event()
     info = source.info
     live = info.live
     inbox: _LatestQueue | _BlockingQueue = _LatestQueue(1) if live else _BlockingQueue(queue_size)
     outbox = _BlockingQueue(1 if live else queue_size)
+    pacer = LivePacer(overlap=live_pacing == "throughput") if live else None
     summary = RunSummary()
     latencies: list[float] = []
     inertia_sum = 0.0
@@ -263,10 +272,14 @@ def run(
                     continue
                 if item is _END:
                     return
+                if pacer is not None:
+                    pacer.writing()
                 for sink in sinks:
                     sink.write(item)
                 latencies.append(time.monotonic() - item.frame.captured_at)
                 summary.frames_out += 1
+                if pacer is not None:
+                    pacer.written()
         except BaseException as exc:
             failures.append(exc)
             stop.set()
@@ -283,6 +296,8 @@ def run(
         while True:
             if stop.is_set():
                 raise _Stop
+            if pacer is not None and not pacer.wait_turn(_POLL):
+                continue
             try:
                 item = inbox.get(timeout=_POLL)
             except queue.Empty:
@@ -294,6 +309,7 @@ def run(
                     source_error = item.error
                     break
                 raise item.error
+            t_seg = time.monotonic()
             seg = segmenter.segment(item.image)
             stats = ClusterStats.from_segmentation(seg, frame_index=item.index, time_s=item.time_s)
             # The view is rendered lazily, by the sinks, in the writer thread.
@@ -309,6 +325,8 @@ def run(
             inertia_sum += seg.inertia
             segmented += 1
             summary.dropped = inbox.dropped
+            if pacer is not None:
+                pacer.segmented(time.monotonic() - t_seg)
             outbox.put(result, stop)
             if on_frame is not None:
                 on_frame(result, summary)

@@ -149,6 +149,7 @@ def convert(
             overlay_alpha=out.overlay_alpha,
             max_frames=cfg.run.max_frames,
             queue_size=cfg.run.queue_size,
+            live_pacing=cfg.run.live_pacing,
             stop=stop,
             on_frame=progress,
         )
