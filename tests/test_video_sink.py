@@ -90,6 +90,15 @@ def test_convert_real_clip_keeps_every_frame_and_audio(tmp_path: Path) -> None:
     assert cv2_read(out)[:3] == (795, 480, 360)
 
 
+@pytest.mark.parametrize("cabac", [False, True])
+def test_cabac_option_reaches_x264(tmp_path: Path, cabac: bool) -> None:
+    """x264 records its settings in the stream (an SEI message): CAVLC unless asked."""
+    out = tmp_path / "out.mp4"
+    _write(out, n=5, cabac=cabac)
+    assert f"cabac={int(cabac)} ".encode() in out.read_bytes()
+    assert cv2_read(out)[0] == 5
+
+
 def test_output_timestamps_are_the_inputs(tmp_path: Path) -> None:
     # Variable frame rate in, variable frame rate out; a repeated PTS is bumped by one tick.
     pts = [0, 2, 4, 10, 11, 11, 20, 21]

@@ -41,7 +41,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         group = groups.setdefault(section, parser.add_argument_group(f"{section} options"))
         meta = f.metadata
         names = [_flag(f.name), *_ALIASES.get(f.name, [])]
-        help_text = meta["help"] + f" (default: {f.default})"
+        # argparse %-formats help strings
+        help_text = meta["help"].replace("%", "%%") + f" (default: {f.default})"
         if isinstance(f.default, bool):
             group.add_argument(
                 *names,

@@ -96,6 +96,7 @@ def convert(
             codec=out.codec,
             crf=out.crf,
             preset=out.preset,
+            cabac=out.cabac,
             overwrite=overwrite,
             keep_audio=out.keep_audio,
         )
