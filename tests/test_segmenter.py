@@ -236,3 +236,23 @@ def test_static_scene_keeps_its_centres_and_a_change_refits(china: np.ndarray) -
     for _ in range(4):
         never.segment(_noisy(china, rng, 1.0))
     assert never.skipped_fits_ == 0
+
+
+def test_exposure_swing_keeps_labels_and_fit(china: np.ndarray) -> None:
+    """An exposure ramp (every colour scaled, 3% per frame) moves the centres with it:
+    labels stay put and the fit error keeps following the darkening frame."""
+    seg = Segmenter(n_clusters=8, seed=0, refresh_interval=0)
+    first = seg.segment(china)
+    prev, changes = first.labels, []
+    for t in range(1, 16):
+        frame = np.clip(china.astype(np.float32) * 0.97**t, 0, 255).astype(np.uint8)
+        res = seg.segment(frame)
+        changes.append(float((res.labels != prev).mean()))
+        prev = res.labels
+        assert not res.scene_cut
+    # The centres darkened with the frame, by about the frame's own lightness scale.
+    light = [np.median(to_space(f.reshape(-1, 3), "oklab")[:, 0]) for f in (frame, china)]
+    scale = light[0] / light[1]
+    lightness = seg.centers_[:, 0].mean() / to_space(first.centers, "oklab")[:, 0].mean()
+    assert abs(lightness - scale) < 0.03
+    assert np.mean(changes) < 0.02

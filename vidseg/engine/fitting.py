@@ -10,9 +10,19 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["as_bgr", "colour_histogram", "hist_distance", "match", "nearest", "refill_empty"]
+__all__ = [
+    "as_bgr",
+    "colour_histogram",
+    "exposure_gain",
+    "hist_distance",
+    "match",
+    "nearest",
+    "refill_empty",
+]
 
 _HIST_BITS = 2  # 4 levels per channel -> 64-bin histogram for cut detection
+_GAIN_STEP = 0.01  # exposure change below which the warm start is left alone
+_MIN_LIGHT = 5.0  # lightness under which a pixel's ratio is mostly noise
 
 
 def as_bgr(frame: np.ndarray) -> np.ndarray:
@@ -88,3 +98,23 @@ def refill_empty(x: np.ndarray, centers: np.ndarray, min_gain: float) -> np.ndar
         centers[j] = x[worst]
         d2 = np.minimum(d2, ((x - centers[j]) ** 2).sum(axis=1))
     return centers
+
+
+def exposure_gain(x: np.ndarray, prev: np.ndarray | None, space: str) -> float | None:
+    """Scale of every colour since the previous frame (an exposure change), if not ~1.
+
+    ``x`` and ``prev`` are the same pixel positions of two frames in the clustering
+    space.  An exposure change scales linear light, which scales OkLab, CIELAB's
+    a/b (and roughly L) and gamma-encoded BGR alike, so the median per-position
+    lightness ratio measures it, robust to whatever moves in the frame.  Returns
+    None when it is within 1% of 1 or cannot be measured.
+    """
+    if prev is None or len(prev) != len(x):
+        return None
+    # Lightness: L in the Lab spaces, B+G+R in BGR.
+    now, before = (x.sum(axis=1), prev.sum(axis=1)) if space == "bgr" else (x[:, 0], prev[:, 0])
+    lit = before > _MIN_LIGHT
+    if lit.sum() < len(x) // 4:
+        return None
+    gain = float(np.median(now[lit] / before[lit]))
+    return gain if abs(gain - 1.0) > _GAIN_STEP else None

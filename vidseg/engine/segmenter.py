@@ -7,7 +7,8 @@ Per frame, :meth:`Segmenter.segment`:
 2. compares the sample's coarse colour histogram and fit error with the
    previous frame's to detect a hard cut;
 3. fits a fresh ``MiniBatchKMeans`` warm-started from the previous centres
-   (a new estimator per frame, so it never stops adapting), or on the first
+   (a new estimator per frame, so it never stops adapting; scaled first when
+   the exposure changed, so the fit does not trail the swing), or on the first
    frame / a cut re-seeds with k-means++ and matches the new centres to the old
    ones (Hungarian on colour distance) so ids do not shuffle;
 4. every ``refresh_interval`` frames (every 3 right after an adopted one, backing
@@ -33,7 +34,7 @@ from ..config import EngineConfig, validate_section
 from ..errors import EmptyClusterWarning
 from . import kernels
 from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
-from .fitting import as_bgr, colour_histogram, hist_distance, match, nearest
+from .fitting import as_bgr, colour_histogram, exposure_gain, hist_distance, match, nearest
 from .kmeans import fresh_palette, warm_fit
 from .quantise import ColourTable
 from .segmentation import Segmentation
@@ -227,6 +228,7 @@ class Segmenter:
         self.skipped_fits_ = 0
         self._fit_hist: np.ndarray | None = None
         self._fit_inertia = 0.0
+        self._prev_x: np.ndarray | None = None
         if self._params is not None:
             self._table.forget()
 
@@ -254,6 +256,7 @@ class Segmenter:
             self._sample_idx = np.sort(rng.choice(n, size=p.sample_size, replace=False))
         self._shape = (h, w)
         self._prev_labels = None
+        self._prev_x = None
         self._prev_image = np.empty((h, w, 3), np.uint8)
         self._scratch = np.empty(n, np.int32)
 
@@ -295,6 +298,12 @@ class Segmenter:
             inertia = float(nearest(x, centers)[1].mean())
         else:
             assert old is not None
+            gain = exposure_gain(x, self._prev_x, p.color_space)
+            if gain is not None:
+                # An exposure swing scales every colour alike: start the warm fit
+                # from the centres scaled with it, so it does not trail the swing.
+                old = (old * gain).astype(np.float32)
+                old_errors.clear()
             centers, inertia = self._warm_or_keep(x, hist, old, old_error, p)
             self._since_refresh += 1
             # A fresh candidate on schedule, and sooner when the warm fit is losing
@@ -322,7 +331,8 @@ class Segmenter:
                 else:
                     self._refresh_every *= 2
 
-        if centers is not old:
+        self._prev_x = x
+        if centers is not self.centers_:
             self._set_centers(centers, p)
             self._fit_hist, self._fit_inertia = hist, inertia
         self._inertia = inertia
