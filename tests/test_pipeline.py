@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from media import cv2_read, frames, media
 
-from vidseg import Segmentation, Segmenter, SinkError, SourceReadError
+from vidseg import Segmentation, Segmenter, SinkError, SourceOpenError, SourceReadError
 from vidseg.frames import FrameResult, StreamInfo
-from vidseg.io.sources import ArraySource, VideoFileSource
+from vidseg.io.data_sinks import stats_sink
+from vidseg.io.sources import ArraySource, LiveSource, VideoFileSource
 from vidseg.io.video_sink import VideoFileSink
 from vidseg.pipeline import RunSummary, run
 
@@ -190,6 +191,43 @@ def test_live_pacing(pacing: str) -> None:
 def test_unknown_live_pacing_is_refused() -> None:
     with pytest.raises(ValueError, match="live_pacing must be one of latency, throughput"):
         run(ArraySource(frames(2, (32, 24))), Segmenter(n_clusters=3), [], live_pacing="fast")
+
+
+class _CameraChangingSize(LiveSource):
+    """A live camera whose link drops once and comes back at another frame size."""
+
+    def __init__(self, parts: list[list[np.ndarray]]) -> None:
+        self._parts = iter(parts)
+        self._part: list[np.ndarray] = []
+        super().__init__("cam", reconnect_attempts=1, reconnect_backoff=0.0)
+
+    def _connect(self) -> None:
+        self._part = next(self._parts, [])
+        if not self._part:
+            raise SourceOpenError("refused")
+
+    def _read(self) -> Iterator[np.ndarray]:
+        for image in self._part:
+            time.sleep(0.01)
+            yield image
+        raise SourceReadError("link dropped")
+
+    def _disconnect(self) -> None:
+        self._part = []
+
+
+def test_live_size_change_reopens_the_sinks(tmp_path: Path) -> None:
+    """Frames after a reconnect at another size go to a second, playable file; the
+    statistics table goes on; nothing is resized or lost."""
+    src = _CameraChangingSize([frames(12, (96, 64)), frames(10, (64, 80))])
+    video, stats = VideoFileSink(tmp_path / "cam.mp4"), stats_sink(tmp_path / "cam.csv")
+    with pytest.raises(SourceReadError, match="gave up after 1 reconnect attempts"):
+        run(src, Segmenter(n_clusters=3), [video, stats])
+    first, second = cv2_read(tmp_path / "cam.mp4"), cv2_read(tmp_path / "cam-2.mp4")
+    assert first[1:3] == (96, 64) and second[1:3] == (64, 80)
+    assert first[0] + second[0] == stats.frames_written == 22
+    assert video.outputs == [tmp_path / "cam.mp4"] and video.path == tmp_path / "cam-2.mp4"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam-2.mp4", "cam.csv", "cam.mp4"]
 
 
 def test_max_frames() -> None:

@@ -21,6 +21,7 @@ the sinks are aborted (partial outputs kept and named), on success closed.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import queue
 import threading
@@ -47,7 +48,11 @@ _POLL = 0.1  # seconds between checks of the stop flag while waiting on a queue
 
 
 class Sink(Protocol):
-    """What :func:`run` writes to (video files, stats tables, windows, servers)."""
+    """What :func:`run` writes to (video files, stats tables, windows, servers).
+
+    Optional: ``reopen(info)``, called between two frames when a live source's
+    frame size changed (``info`` has the new size); sinks without it go on.
+    """
 
     def open(self, info: StreamInfo) -> None: ...
 
@@ -176,6 +181,13 @@ class _Failure:
     error: BaseException
 
 
+@dataclass
+class _Reopen:
+    """Writer instruction: the frame size changed; reopen the sinks for ``info``."""
+
+    info: StreamInfo
+
+
 def run(
     source: FrameSource,
     segmenter: Segmenter,
@@ -236,6 +248,7 @@ def run(
     stop = stop if stop is not None else threading.Event()
     info = source.info
     live = info.live
+    stream = info  # the current frame size, for live sources that change it
     inbox: _LatestQueue | _BlockingQueue = _LatestQueue(1) if live else _BlockingQueue(queue_size)
     outbox = _BlockingQueue(1 if live else queue_size)
     pacer = LivePacer(overlap=live_pacing == "throughput") if live else None
@@ -272,6 +285,12 @@ def run(
                     continue
                 if item is _END:
                     return
+                if isinstance(item, _Reopen):
+                    for sink in sinks:
+                        reopen = getattr(sink, "reopen", None)
+                        if reopen is not None:
+                            reopen(item.info)
+                    continue
                 if pacer is not None:
                     pacer.writing()
                 for sink in sinks:
@@ -309,6 +328,11 @@ def run(
                     source_error = item.error
                     break
                 raise item.error
+            size = (item.image.shape[1], item.image.shape[0])
+            if live and size != (stream.width, stream.height):
+                # A reconnected camera or stream came back at another size.
+                stream = dataclasses.replace(stream, width=size[0], height=size[1])
+                outbox.put(_Reopen(stream), stop)
             t_seg = time.monotonic()
             seg = segmenter.segment(item.image)
             stats = ClusterStats.from_segmentation(seg, frame_index=item.index, time_s=item.time_s)

@@ -16,9 +16,12 @@ import logging
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from ..errors import ClosedError, SinkError, reason
+
+if TYPE_CHECKING:
+    from ..frames import StreamInfo
 
 __all__ = [
     "PartialFileSink",
@@ -69,6 +72,13 @@ class SinkBase:
 
     def abort(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def reopen(self, info: StreamInfo) -> None:
+        """The stream's frame size changed (a live source after a reconnect).
+
+        Sinks whose output does not depend on the frame size go on unchanged;
+        the video sink starts a new file.
+        """
 
     def _check_not_closed(self) -> None:
         if self._closed:

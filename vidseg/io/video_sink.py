@@ -163,6 +163,11 @@ class VideoFileSink(PartialFileSink):
         self._last_pts: int | None = None
         self._resize_warned = False
         self._closed = False
+        self._first_path = self.path
+        self._part = 1
+        self._pts_offset: int | None = None
+        #: Finished files before the current one (a live stream that changed size).
+        self.outputs: list[Path] = []
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._container is not None else "new"
@@ -188,6 +193,44 @@ class VideoFileSink(PartialFileSink):
             raise SinkError(f"cannot create {str(self.partial_path)!r}: {reason(exc)}") from None
         self._info = info
         self._log_partial(self.codec)
+
+    def reopen(self, info: StreamInfo) -> None:
+        """The stream's frame size changed: finish this file, continue in the next.
+
+        The file so far is finalised and moved into place as usual; the frames
+        that follow go to ``<stem>-2<suffix>`` (then ``-3`` ...; the first free
+        name), timed from its own first frame.  Logged at WARNING.
+
+        Raises
+        ------
+        SinkError
+            Finalising this file or creating the next one failed.
+        """
+        self._check_writable(self._container is not None)
+        done, frames = self.path, self.frames_written
+        self.close()
+        if frames:
+            self.outputs.append(done)
+        self._part += 1
+        part = self._part
+        nxt = self._first_path.with_name(f"{self._first_path.stem}-{part}{self._first_path.suffix}")
+        while nxt.exists() or partial_path(nxt).exists():
+            part += 1
+            nxt = nxt.with_name(f"{self._first_path.stem}-{part}{self._first_path.suffix}")
+        logger.warning(
+            "frame size is now %dx%d: finished %r (%d frames), continuing in %r",
+            info.width,
+            info.height,
+            str(done),
+            frames,
+            str(nxt),
+        )
+        self.path, self.partial_path = nxt, partial_path(nxt)
+        self._closed = False
+        self._video, self._audio, self._size, self._last_pts = None, None, None, None
+        self.frames_written = 0
+        self._pts_offset = None
+        self.open(info)
 
     def write(self, result: FrameResult) -> None:
         """Encode ``result.view`` at ``result.frame``'s timestamp and mux its audio packets.
@@ -333,6 +376,10 @@ class VideoFileSink(PartialFileSink):
         if pts is None:
             pts = round(time_s / tb)
             logger.debug("frame without pts at %.3f s: using %d", time_s, pts)
+        if self._part > 1:  # a continuation file starts at its own first frame
+            if self._pts_offset is None:
+                self._pts_offset = pts
+            pts -= self._pts_offset
         if self._last_pts is not None and pts <= self._last_pts:
             logger.debug(
                 "non-increasing pts %d after %d: using %d", pts, self._last_pts, self._last_pts + 1

@@ -19,7 +19,7 @@ import numpy as np
 from ...errors import SourceOpenError, SourceReadError
 from ...errors import reason as error_reason
 from ...frames import Frame, StreamInfo
-from ._base import SizeKeeper, SourceBase, to_bgr
+from ._base import SourceBase, to_bgr
 
 __all__ = ["MAX_BACKOFF_S", "STREAM_SCHEMES", "CameraSource", "LiveSource", "NetworkSource"]
 
@@ -47,8 +47,9 @@ class LiveSource(SourceBase):
     :data:`MAX_BACKOFF_S`); each attempt is logged at WARNING.  An attempt
     succeeds when the new connection delivers a frame; ``reconnects`` counts
     those.  When the attempts run out it raises
-    :class:`~vidseg.errors.SourceReadError`.  Frames of another size than the
-    first are resized to it (logged once at WARNING) so sinks keep one size.
+    :class:`~vidseg.errors.SourceReadError`.  A connection that delivers another
+    frame size is logged at WARNING and its frames pass unchanged (``info``
+    keeps the first size); :func:`vidseg.pipeline.run` then reopens the sinks.
 
     Frames are timed by arrival (``time.monotonic()`` since the first frame, in
     milliseconds, strictly increasing), because stream timestamps restart on a
@@ -78,7 +79,7 @@ class LiveSource(SourceBase):
             self._disconnect()
             raise SourceOpenError(f"cannot read from {name!r}: {error_reason(exc)}") from None
         height, width = self._first.shape[:2]
-        self._keep = SizeKeeper(width, height, name)
+        self._size = (width, height)
         self.info = StreamInfo(
             width=width,
             height=height,
@@ -97,9 +98,13 @@ class LiveSource(SourceBase):
             start = now if start is None else start
             pts = max(round((now - start) * 1000), last + 1)
             last = pts
-            yield Frame(
-                image=self._keep(image), index=index, time_s=pts / 1000, pts=pts, captured_at=now
-            )
+            size = (image.shape[1], image.shape[0])
+            if size != self._size:
+                logger.warning(
+                    "%r changed frame size from %dx%d to %dx%d", self.info.name, *self._size, *size
+                )
+                self._size = size
+            yield Frame(image=image, index=index, time_s=pts / 1000, pts=pts, captured_at=now)
 
     def _images(self) -> Iterator[np.ndarray]:
         reader: Iterator[np.ndarray] | None = itertools.chain([self._first], self._reader)
@@ -162,7 +167,7 @@ class NetworkSource(LiveSource):
     """A network stream read with PyAV: ``rtsp:// rtmp:// http(s):// udp:// tcp://``.
 
     RTSP runs over TCP.  The connection opens in the constructor; see
-    :class:`LiveSource` for the reconnect, resize and timing policy.
+    :class:`LiveSource` for the reconnect, frame-size and timing policy.
 
     Parameters
     ----------
@@ -246,7 +251,7 @@ class CameraSource(LiveSource):
     """A local camera read with OpenCV's ``cv2.VideoCapture``.
 
     The device opens in the constructor; see :class:`LiveSource` for the
-    reconnect (an unplugged camera), resize and timing policy.
+    reconnect (an unplugged camera), frame-size and timing policy.
 
     Parameters
     ----------
