@@ -23,34 +23,22 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..config import EngineConfig, validate_section
-from ..errors import EmptyClusterWarning
 from . import kernels
 from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
-from .fitting import as_bgr, colour_histogram, exposure_gain, hist_distance, match, nearest
-from .kmeans import fresh_palette, warm_fit
+from .fitting import as_bgr, colour_histogram
+from .palette import PaletteTracker
 from .quantise import ColourTable
 from .segmentation import Segmentation
 
 __all__ = ["Segmenter"]
 
 log = logging.getLogger(__name__)
-
-_ERR_JUMP = 2.5  # fit error this many times the running baseline supports a cut
-_DRIFT = 1.15  # warm fit error this much above its running baseline asks for a refresh
-_MIN_REFRESH_GAP = 3  # frames between drift-triggered refreshes (bounds their cost)
-_SKIP_HIST_DRIFT = 0.06  # histogram distance under which a frame may keep its centres
-# Frames to the next fresh candidate after one was adopted (the interval then
-# doubles with each rejected candidate, up to ``refresh_interval``): while the
-# scene keeps moving away from the palette (exposure swings), look again soon.
-_FAST_REFRESH = 3
 
 
 class Segmenter:
@@ -120,6 +108,21 @@ class Segmenter:
 
     # -- public API ------------------------------------------------------------------
 
+    @property
+    def scene_cuts_(self) -> int:
+        """Hard cuts detected since construction or :meth:`reset`."""
+        return self._palette.scene_cuts if self._params is not None else 0
+
+    @property
+    def refreshes_(self) -> int:
+        """Times a fresh palette replaced the warm-started one."""
+        return self._palette.refreshes if self._params is not None else 0
+
+    @property
+    def skipped_fits_(self) -> int:
+        """Frames that kept the previous centres because nothing had moved."""
+        return self._palette.skipped_fits if self._params is not None else 0
+
     def get_params(self) -> dict[str, Any]:
         """Return every engine setting as a dict (validated values once segmenting)."""
         if self._params is not None:
@@ -165,7 +168,9 @@ class Segmenter:
         # never spins threads against the pipeline's decode and encode threads.
         with self._threads.limit(limits=p.threads):
             x = to_space(sample_bgr, p.color_space)
-            cut = self._update_centers(x, hist, p)
+            cut = self._palette.update(x, hist, self.frames_seen_)
+        if self._palette.centers is not self.centers_:
+            self._set_centers(self._palette.centers, p)
 
         labels = np.empty((h, w), np.uint8)
         counts = np.empty(p.n_clusters, np.int64)
@@ -204,7 +209,7 @@ class Segmenter:
             counts=counts,
             centroids=centroids,
             scene_cut=cut,
-            inertia=self._inertia,
+            inertia=self._palette.inertia,
             frame_index=self.frames_seen_,
             color_space=p.color_space,
         )
@@ -216,21 +221,11 @@ class Segmenter:
     def _reset_state(self) -> None:
         self.centers_: np.ndarray | None = None
         self.frames_seen_ = 0
-        self.scene_cuts_ = 0
-        self.refreshes_ = 0
         self._centers_bgr = np.empty((0, 3), np.float32)
         self._prev_labels: np.ndarray | None = None
-        self._hist: np.ndarray | None = None
-        self._baseline = 0.0
-        self._inertia = 0.0
-        self._since_refresh = 0
-        self._refresh_every = _FAST_REFRESH
-        self.skipped_fits_ = 0
-        self._fit_hist: np.ndarray | None = None
-        self._fit_inertia = 0.0
-        self._prev_x: np.ndarray | None = None
         if self._params is not None:
             self._table.forget()
+            self._palette = PaletteTracker(self._params)
 
     def _validated(self) -> EngineConfig:
         if self._params is None:
@@ -243,6 +238,7 @@ class Segmenter:
             self._params = EngineConfig(**validate_section(EngineConfig, values))
             p = self._params
             self._table = ColourTable(p.lut_bits, p.color_space, p.lut_tolerance)
+            self._palette: PaletteTracker = PaletteTracker(p)
             self._threads = ThreadpoolController()
             self._shape: tuple[int, int] | None = None
         return self._params
@@ -256,115 +252,11 @@ class Segmenter:
             self._sample_idx = np.sort(rng.choice(n, size=p.sample_size, replace=False))
         self._shape = (h, w)
         self._prev_labels = None
-        self._prev_x = None
+        self._palette.new_sample()
         self._prev_image = np.empty((h, w, 3), np.uint8)
         self._scratch = np.empty(n, np.int32)
 
     # -- fitting ---------------------------------------------------------------------
-
-    def _update_centers(self, x: np.ndarray, hist: np.ndarray, p: EngineConfig) -> bool:
-        """Fit this frame's centres; return True when the palette was re-seeded."""
-        old = self.centers_
-        reseed = old is None
-        # The previous centres' error on this sample, computed at most once per frame.
-        old_errors: list[float] = []
-
-        def old_error() -> float:
-            if not old_errors:
-                old_errors.append(float(nearest(x, old)[1].mean()))
-            return old_errors[0]
-
-        if old is not None and self._hist is not None and p.scene_cut < 1.0:
-            tv = hist_distance(hist, self._hist)
-            if tv >= p.scene_cut / 3:  # the fit error is only needed for borderline frames
-                err = old_error()
-                reseed = tv >= p.scene_cut or err > _ERR_JUMP * max(self._baseline, 1e-6)
-                if reseed:
-                    log.debug(
-                        "scene cut at frame %d (hist distance %.2f, fit error %.1f vs %.1f)",
-                        self.frames_seen_,
-                        tv,
-                        err,
-                        self._baseline,
-                    )
-                    self.scene_cuts_ += 1
-        self._hist = hist
-
-        if reseed:
-            centers = self._fresh(x, p, n_init=3)
-            if old is not None:
-                centers = match(old, centers)
-            self._since_refresh = 0
-            inertia = float(nearest(x, centers)[1].mean())
-        else:
-            assert old is not None
-            gain = exposure_gain(x, self._prev_x, p.color_space)
-            if gain is not None:
-                # An exposure swing scales every colour alike: start the warm fit
-                # from the centres scaled with it, so it does not trail the swing.
-                old = (old * gain).astype(np.float32)
-                old_errors.clear()
-            centers, inertia = self._warm_or_keep(x, hist, old, old_error, p)
-            self._since_refresh += 1
-            # A fresh candidate on schedule, and sooner when the warm fit is losing
-            # ground (the scene changed more than a few warm steps can follow).
-            due = p.refresh_interval and (
-                self._since_refresh >= min(self._refresh_every, p.refresh_interval)
-                or (
-                    self._since_refresh >= _MIN_REFRESH_GAP
-                    and inertia > _DRIFT * max(self._baseline, 1e-6)
-                )
-            )
-            if due:
-                self._since_refresh = 0
-                fresh = self._fresh(x, p, n_init=1, quiet=True)
-                fresh_inertia = float(nearest(x, fresh)[1].mean())
-                if fresh_inertia < (1.0 - p.refresh_gain) * inertia:
-                    log.debug(
-                        "frame %d: fresh palette fits %.1f%% better, adopted",
-                        self.frames_seen_,
-                        100 * (1 - fresh_inertia / inertia),
-                    )
-                    centers, inertia = match(centers, fresh), fresh_inertia
-                    self.refreshes_ += 1
-                    self._refresh_every = _FAST_REFRESH
-                else:
-                    self._refresh_every *= 2
-
-        self._prev_x = x
-        if centers is not self.centers_:
-            self._set_centers(centers, p)
-            self._fit_hist, self._fit_inertia = hist, inertia
-        self._inertia = inertia
-        self._baseline = inertia if reseed else 0.8 * self._baseline + 0.2 * inertia
-        return reseed
-
-    def _warm_or_keep(
-        self,
-        x: np.ndarray,
-        hist: np.ndarray,
-        old: np.ndarray,
-        old_error: Callable[[], float],
-        p: EngineConfig,
-    ) -> tuple[np.ndarray, float]:
-        """Warm-started fit, or the previous centres unchanged when nothing moved.
-
-        While the sample's colour histogram stays within a small distance of the
-        one the centres were last fitted on and the previous centres still fit the
-        sample within ``fit_skip`` of that fit's error, another fit could only add
-        sampling jitter: the centres are kept (a warm start that needs no steps).
-        A static camera then neither pays for the fit nor sees labels flip from
-        centre jitter.
-        """
-        if p.fit_skip > 0 and self._fit_hist is not None:
-            if hist_distance(hist, self._fit_hist) < _SKIP_HIST_DRIFT:
-                err = old_error()
-                if err <= (1.0 + p.fit_skip) * self._fit_inertia:
-                    self.skipped_fits_ += 1
-                    return old, err
-        return warm_fit(
-            x, old, max_iter=p.max_iter, seed=p.seed, min_gain=max(p.hysteresis, 1.0) ** 2
-        )
 
     def _set_centers(self, centers: np.ndarray, p: EngineConfig) -> None:
         self.centers_ = np.ascontiguousarray(centers, dtype=np.float32)
@@ -373,17 +265,3 @@ class Segmenter:
         sep = 2.0 * np.sqrt(((centers[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2))
         with np.errstate(divide="ignore"):
             self._inv_sep = np.where(sep > 1e-6, 1.0 / sep, 0.0).astype(np.float32)
-
-    def _fresh(
-        self, x: np.ndarray, p: EngineConfig, *, n_init: int, quiet: bool = False
-    ) -> np.ndarray:
-        """k-means++ on the sample; warns when it has fewer than k colours."""
-        centers, distinct = fresh_palette(x, p.n_clusters, seed=p.seed, n_init=n_init)
-        if distinct < p.n_clusters and not quiet:
-            warnings.warn(
-                f"frame {self.frames_seen_} has only {distinct} distinct colours for "
-                f"n_clusters={p.n_clusters}; {p.n_clusters - distinct} clusters stay empty",
-                EmptyClusterWarning,
-                stacklevel=5,
-            )
-        return centers
