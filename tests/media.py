@@ -7,12 +7,14 @@ are never copied into it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
 import struct
 import subprocess
+import time
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +27,7 @@ import pytest
 
 from vidseg.frames import Frame, FrameResult
 from vidseg.io.demo import demo_frames
+from vidseg.io.sources import NetworkSource
 
 MEDIA_DIR = Path(__file__).parents[1].parent / "shared" / "media"
 VTEST = "vtest_pedestrians_static.avi"  # 795 frames at 10 fps, AAC (ADTS) audio, AVI
@@ -194,3 +197,55 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def serve_stream(clip: Path, port: int, seconds: float) -> subprocess.Popen[bytes]:
+    """ffmpeg serving ``seconds`` of ``clip`` in real time as MPEG-TS on one TCP connection."""
+    return subprocess.Popen(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-re",
+            "-i",
+            str(clip),
+            "-t",
+            str(seconds),
+            "-an",
+            "-c:v",
+            "copy",
+            "-f",
+            "mpegts",
+            f"tcp://127.0.0.1:{port}?listen=1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_listening(port: int, server: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Wait until ``server`` listens on ``port``, without connecting (it takes one client).
+
+    Reads the kernel's socket table (/proc/net/tcp: local port in hex, state 0A = LISTEN).
+    """
+    deadline = time.monotonic() + timeout
+    needle = f":{port:04X} "
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"stream server exited with {server.returncode}")
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError), open(table) as f:
+                for line in f.readlines()[1:]:
+                    cols = line.split()
+                    if needle in cols[1] + " " and cols[3] == "0A":
+                        return
+        time.sleep(0.02)
+    raise AssertionError(f"stream server never listened on port {port}")
+
+
+def connect_when_up(url: str, server: subprocess.Popen[bytes], **kw: float) -> NetworkSource:
+    """A NetworkSource on ``url`` once ``server`` listens."""
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    wait_listening(port, server)
+    return NetworkSource(url, **kw)  # type: ignore[arg-type]

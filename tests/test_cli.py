@@ -12,13 +12,17 @@ from pathlib import Path
 
 import pytest
 from media import (
+    TRAFFIC,
     cv2_read,
     ffprobe,
     frames,
+    free_port,
     media,
     need_ffmpeg,
     patch_avi_frame_count,
+    serve_stream,
     stream,
+    wait_listening,
     write_clip,
 )
 
@@ -249,3 +253,31 @@ def test_truncated_input_keeps_what_decodes_and_exits_1(
     n = cv2_read(out)[0]
     assert 400 < n < 795
     assert (tmp_path / "s.csv").read_text().count("\n") == 3 * n + 1
+
+
+@pytest.mark.parametrize("pacing", ["latency", "throughput"])
+def test_convert_live_network_stream(
+    tmp_path: Path, pacing: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real MPEG-TS stream over TCP (ffmpeg, real time) through `vidseg convert`: the
+    video and statistics are written and in place when the stream ends, and the loss
+    of the stream is a one-line error with exit code 1."""
+    need_ffmpeg()
+    port = free_port()
+    server = serve_stream(media(TRAFFIC), port, 2.0)
+    out, stats = tmp_path / "live.mp4", tmp_path / "live.csv"
+    try:
+        wait_listening(port, server)
+        args = [f"tcp://127.0.0.1:{port}", str(out), "--stats", str(stats), "--k", "4"]
+        code = main(["convert", *args, "--reconnect-attempts", "0", "--live-pacing", pacing])
+    finally:
+        server.kill()
+        server.wait()
+    assert code == 1
+    assert "gave up after 0 reconnect attempts" in capsys.readouterr().err
+    n, width, height, _ = cv2_read(out)
+    assert (width, height) == (640, 360) and n >= 10
+    with stats.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len({r["frame"] for r in rows}) == n and len(rows) == 4 * n
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.csv", "live.mp4"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -18,12 +17,14 @@ from media import (
     HAND,
     TRAFFIC,
     VTEST,
+    connect_when_up,
     frames,
     free_port,
     media,
     need_ffmpeg,
     open_fds,
     patch_avi_frame_count,
+    serve_stream,
     write_clip,
     write_empty_clip,
 )
@@ -434,55 +435,19 @@ def test_network_source_masks_password() -> None:
     assert "secret" not in str(err.value) and "admin:***@127.0.0.1" in str(err.value)
 
 
-def _serve(clip: Path, port: int, seconds: float) -> subprocess.Popen[bytes]:
-    """ffmpeg serving ``seconds`` of ``clip`` in real time as MPEG-TS on one TCP connection."""
-    return subprocess.Popen(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-re",
-            "-i",
-            str(clip),
-            "-t",
-            str(seconds),
-            "-an",
-            "-c:v",
-            "copy",
-            "-f",
-            "mpegts",
-            f"tcp://127.0.0.1:{port}?listen=1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _connect_when_up(url: str, server: subprocess.Popen[bytes], **kw: float) -> NetworkSource:
-    for _ in range(100):  # the server needs a moment to listen
-        try:
-            return NetworkSource(url, **kw)  # type: ignore[arg-type]
-        except SourceOpenError:
-            if server.poll() is not None:
-                raise
-            time.sleep(0.05)
-    raise AssertionError("stream server never came up")
-
-
 def test_network_source_reconnects_then_gives_up(caplog: pytest.LogCaptureFixture) -> None:
     need_ffmpeg()
     first, second = media(TRAFFIC), media(HAND)  # 640x360, then a 512x640 stream
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
-    servers = [_serve(first, port, 1.0)]
+    servers = [serve_stream(first, port, 1.0)]
     try:
-        src = _connect_when_up(
+        src = connect_when_up(
             url, servers[0], reconnect_attempts=3, reconnect_backoff=0.1, timeout=5.0
         )
         # ffmpeg closes its listening socket once the client is in, so the second
         # server can wait on the same port while the first one still streams.
-        servers.append(_serve(second, port, 1.0))
+        servers.append(serve_stream(second, port, 1.0))
         got: list[tuple[int, tuple[int, ...]]] = []
         with caplog.at_level(logging.WARNING), pytest.raises(SourceReadError) as err:
             for frame in src:
