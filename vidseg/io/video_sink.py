@@ -34,6 +34,7 @@ from .encoders import (
     supported_codecs,
     video_encoder,
 )
+from .remux import remux_faststart
 
 __all__ = ["COMMON_ENCODERS", "CONTAINERS", "VideoFileSink", "available_encoders"]
 
@@ -268,7 +269,7 @@ class VideoFileSink(PartialFileSink):
     def _commit(self) -> None:
         # A fragmented MP4 becomes a normal faststart MP4 (seekable, plays everywhere).
         if self.path.suffix.lower() in _FRAGMENTED:
-            self._remux_faststart()
+            remux_faststart(self.partial_path, self.path, self._format)
             self.partial_path.unlink()
         else:
             os.replace(self.partial_path, self.path)
@@ -387,33 +388,3 @@ class VideoFileSink(PartialFileSink):
             pts = self._last_pts + 1
         self._last_pts = pts
         return pts
-
-    def _remux_faststart(self) -> None:
-        """Stream-copy the fragmented partial file into a normal ``+faststart`` file."""
-        src = str(self.partial_path)
-        try:
-            with (
-                av.open(src) as inp,
-                av.open(
-                    str(self.path),
-                    "w",
-                    format=self._format,
-                    container_options={"movflags": "+faststart"},
-                ) as out,
-            ):
-                mapping = {
-                    s.index: out.add_stream_from_template(s, opaque=True)
-                    for s in inp.streams
-                    if s.type in ("video", "audio")
-                }
-                for packet in inp.demux(*[inp.streams[i] for i in mapping]):
-                    if packet.dts is None:
-                        continue
-                    packet.stream = mapping[packet.stream.index]
-                    out.mux(packet)
-        except (av.error.FFmpegError, OSError) as exc:
-            self.path.unlink(missing_ok=True)
-            raise SinkError(
-                f"could not finalise {str(self.path)!r} ({reason(exc)}); the "
-                f"complete output is kept in {src!r}"
-            ) from exc
