@@ -172,14 +172,15 @@ def test_live_pacing(pacing: str) -> None:
     photo = frames(1, (96, 64))[0]
 
     def camera() -> Iterator[np.ndarray]:  # 200 fps, faster than segment + write
-        for i in range(40):
+        for i in range(80):
             time.sleep(0.005)
             yield np.roll(photo, i, axis=1)
 
     seg, sink = TimedSegmenter(0.01), SlowSink(0.04)
+    seg.inner.segment(photo)  # load the compiled kernels before the clock matters
     summary = run(ArraySource(camera(), live=True), seg, [sink], live_pacing=pacing)  # type: ignore[arg-type]
-    assert summary.frames_out == len(sink.spans) == len(seg.starts) >= 2
-    assert summary.frames_out + summary.dropped == 40
+    assert summary.frames_out == len(sink.spans) == len(seg.starts) >= 5
+    assert summary.frames_out + summary.dropped == 80
     overlapped = [seg.starts[j] < sink.spans[j - 1][1] for j in range(1, len(seg.starts))]
     if pacing == "latency":
         assert not any(overlapped)
@@ -208,7 +209,7 @@ class _CameraChangingSize(LiveSource):
 
     def _read(self) -> Iterator[np.ndarray]:
         for image in self._part:
-            time.sleep(0.01)
+            time.sleep(0.03)
             yield image
         raise SourceReadError("link dropped")
 
@@ -218,14 +219,17 @@ class _CameraChangingSize(LiveSource):
 
 def test_live_size_change_reopens_the_sinks(tmp_path: Path) -> None:
     """Frames after a reconnect at another size go to a second, playable file; the
-    statistics table goes on; nothing is resized or lost."""
+    statistics table goes on; nothing is resized."""
     src = _CameraChangingSize([frames(12, (96, 64)), frames(10, (64, 80))])
     video, stats = VideoFileSink(tmp_path / "cam.mp4"), stats_sink(tmp_path / "cam.csv")
     with pytest.raises(SourceReadError, match="gave up after 1 reconnect attempts"):
         run(src, Segmenter(n_clusters=3), [video, stats])
     first, second = cv2_read(tmp_path / "cam.mp4"), cv2_read(tmp_path / "cam-2.mp4")
     assert first[1:3] == (96, 64) and second[1:3] == (64, 80)
-    assert first[0] + second[0] == stats.frames_written == 22
+    # Live: frames may be dropped while the run warms up, but every frame segmented
+    # reaches both outputs.
+    assert first[0] >= 1 and second[0] >= 1
+    assert first[0] + second[0] == stats.frames_written
     assert video.outputs == [tmp_path / "cam.mp4"] and video.path == tmp_path / "cam-2.mp4"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cam-2.mp4", "cam.csv", "cam.mp4"]
 
