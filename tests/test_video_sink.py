@@ -99,6 +99,22 @@ def test_cabac_option_reaches_x264(tmp_path: Path, cabac: bool) -> None:
     assert cv2_read(out)[0] == 5
 
 
+@pytest.mark.parametrize("live", [False, True])
+def test_live_output_has_no_encoder_delay(tmp_path: Path, live: bool) -> None:
+    """For a live source each frame's packet is in the file when write() returns
+    (zero-latency x264); a file source lets x264 buffer frames for throughput."""
+    src = ArraySource(frames(12, (320, 192)), fps=25, live=live)
+    lag = []
+    with VideoFileSink(tmp_path / "out.mp4") as sink:
+        sink.open(src.info)
+        for frame in src:
+            sink.write(result(frame))
+            lag.append(sink.frames_written - sink.packets_written)
+    assert sink.packets_written == sink.frames_written == 12
+    assert max(lag) == 0 if live else max(lag) > 0
+    assert cv2_read(tmp_path / "out.mp4")[0] == 12
+
+
 def test_output_timestamps_are_the_inputs(tmp_path: Path) -> None:
     # Variable frame rate in, variable frame rate out; a repeated PTS is bumped by one tick.
     pts = [0, 2, 4, 10, 11, 11, 20, 21]

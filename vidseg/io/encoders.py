@@ -52,17 +52,24 @@ def video_encoder(name: str) -> av.Codec | None:
     return codec if codec.type == "video" else None
 
 
-def encoder_options(codec: str, crf: int, preset: str, *, cabac: bool = True) -> dict[str, str]:
+def encoder_options(
+    codec: str, crf: int, preset: str, *, cabac: bool = True, live: bool = False
+) -> dict[str, str]:
     """FFmpeg options for ``codec`` at quality ``crf`` and speed ``preset`` (B-frames off).
 
     ``cabac=False`` gives x264 CAVLC entropy coding: posterised frames carry many
     bits (edges), and CABAC's cost grows with the bits while its gain stays ~14%.
+    ``live`` tunes x264/x265 for zero latency: each frame's packet comes out of
+    the call that encodes it (sliced instead of frame threads, no look-ahead).
     """
     if codec == "libx264":
         opts = {"crf": str(crf), "preset": preset, "profile": "high", "bf": "0"}
+        if live:
+            opts["tune"] = "zerolatency"
         return opts if cabac else {**opts, "x264-params": "cabac=0"}
     if codec == "libx265":
-        return {"crf": str(crf), "preset": preset, "x265-params": "log-level=error:bframes=0"}
+        opts = {"crf": str(crf), "preset": preset, "x265-params": "log-level=error:bframes=0"}
+        return {**opts, "tune": "zerolatency"} if live else opts
     if codec == "libvpx-vp9":
         return {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
     if codec in ("libsvtav1", "libaom-av1"):

@@ -133,6 +133,9 @@ class VideoFileSink(PartialFileSink):
         self.codec, self.crf, self.preset, self.cabac = codec, crf, preset, cabac
         self.overwrite, self.keep_audio = overwrite, keep_audio
         self.frames_written = 0
+        #: Video packets in the file so far; behind ``frames_written`` by the encoder's
+        #: delay, which live sources tune away (zero-latency x264/x265).
+        self.packets_written = 0
         name = str(self.path)
         check_output_file(self.path, overwrite=overwrite)
         suffix = self.path.suffix.lower()
@@ -229,7 +232,7 @@ class VideoFileSink(PartialFileSink):
         self.path, self.partial_path = nxt, partial_path(nxt)
         self._closed = False
         self._video, self._audio, self._size, self._last_pts = None, None, None, None
-        self.frames_written = 0
+        self.frames_written = self.packets_written = 0
         self._pts_offset = None
         self.open(info)
 
@@ -253,7 +256,9 @@ class VideoFileSink(PartialFileSink):
                 frame = av.VideoFrame.from_ndarray(image, format="bgr24")
             frame.pts = self._next_pts(result.frame.pts, result.frame.time_s)
             frame.time_base = self._video.codec_context.time_base
-            self._container.mux(self._video.encode(frame))
+            packets = self._video.encode(frame)
+            self._container.mux(packets)
+            self.packets_written += len(packets)
             if self._audio is not None:
                 for packet in result.frame.packets:
                     self._audio.write(packet)
@@ -287,7 +292,9 @@ class VideoFileSink(PartialFileSink):
             return False
         error: BaseException | None = None
         try:
-            container.mux(self._video.encode(None))
+            tail = self._video.encode(None)
+            container.mux(tail)
+            self.packets_written += len(tail)
             if self._audio is not None:
                 self._audio.flush()
         except (av.error.FFmpegError, OSError) as exc:
@@ -356,7 +363,9 @@ class VideoFileSink(PartialFileSink):
         stream = self._container.add_stream(
             self.codec,
             rate=rate,
-            options=encoder_options(self.codec, self.crf, self.preset, cabac=self.cabac),
+            options=encoder_options(
+                self.codec, self.crf, self.preset, cabac=self.cabac, live=info.live
+            ),
         )
         ctx = stream.codec_context
         stream.width, stream.height = width, height
