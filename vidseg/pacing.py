@@ -70,6 +70,7 @@ class LivePacer:
         """The writer starts on the oldest pending result."""
         with self._cond:
             self._write_started = time.monotonic()
+            self._cond.notify_all()  # a waiting turn can now be timed from the start
 
     def written(self) -> None:
         """The writer finished that result."""

@@ -215,12 +215,12 @@ class VideoFileSink(PartialFileSink):
         self.close()
         if frames:
             self.outputs.append(done)
-        self._part += 1
-        part = self._part
-        nxt = self._first_path.with_name(f"{self._first_path.stem}-{part}{self._first_path.suffix}")
-        while nxt.exists() or partial_path(nxt).exists():
-            part += 1
-            nxt = nxt.with_name(f"{self._first_path.stem}-{part}{self._first_path.suffix}")
+        first = self._first_path
+        while True:
+            self._part += 1
+            nxt = first.with_name(f"{first.stem}-{self._part}{first.suffix}")
+            if not (nxt.exists() or partial_path(nxt).exists()):
+                break
         logger.warning(
             "frame size is now %dx%d: finished %r (%d frames), continuing in %r",
             info.width,
