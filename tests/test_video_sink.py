@@ -115,6 +115,23 @@ def test_live_output_has_no_encoder_delay(tmp_path: Path, live: bool) -> None:
     assert cv2_read(tmp_path / "out.mp4")[0] == 12
 
 
+def test_reopen_continues_in_the_first_free_name(tmp_path: Path) -> None:
+    """A size change finishes out.mp4 and, with out-2.mp4 taken, continues in out-3.mp4."""
+    (tmp_path / "out-2.mp4").write_bytes(b"not ours")
+    small, big = ArraySource(frames(3, (96, 64)), live=True), ArraySource(frames(4, (64, 80)))
+    with VideoFileSink(tmp_path / "out.mp4") as sink:
+        sink.open(small.info)
+        for frame in small:
+            sink.write(result(frame))
+        sink.reopen(big.info)
+        for frame in big:
+            sink.write(result(frame))
+    assert sink.outputs == [tmp_path / "out.mp4"] and sink.path == tmp_path / "out-3.mp4"
+    assert cv2_read(tmp_path / "out.mp4")[:3] == (3, 96, 64)
+    assert cv2_read(tmp_path / "out-3.mp4")[:3] == (4, 64, 80)
+    assert (tmp_path / "out-2.mp4").read_bytes() == b"not ours"
+
+
 def test_output_timestamps_are_the_inputs(tmp_path: Path) -> None:
     # Variable frame rate in, variable frame rate out; a repeated PTS is bumped by one tick.
     pts = [0, 2, 4, 10, 11, 11, 20, 21]
