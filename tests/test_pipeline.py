@@ -59,6 +59,7 @@ def test_file_run_is_lossless_ordered_and_encoded(tmp_path: Path) -> None:
         assert r.view.shape == (96, 160, 3)
         assert r.stats.frame == r.frame.index
     assert summary.fps > 0 and summary.mean_inertia > 0
+    assert summary.latency_ms == {} and "latency" not in summary.describe()  # read ahead
 
 
 @pytest.mark.parametrize(
@@ -134,6 +135,8 @@ def test_live_source_drops_oldest_and_stays_current() -> None:
     indices = [r.frame.index for r in rec.results]
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
     assert indices[-1] == 59  # the newest frame is never the one dropped
+    assert summary.latency_ms["p95"] >= summary.latency_ms["p50"] > 0
+    assert "latency p50" in summary.describe()
 
 
 class TimedSegmenter:

@@ -82,8 +82,9 @@ class RunSummary:
     mean_inertia : float
         Mean fit error over the frames segmented (clustering-space units squared).
     latency_ms : dict
-        Capture-to-written latency: ``p50``, ``p95``, ``max`` and ``first_half`` /
-        ``second_half`` means (equal halves mean it is not growing).
+        Live sources: capture-to-written latency, ``p50``, ``p95``, ``max`` and
+        ``first_half`` / ``second_half`` means (equal halves mean it is not
+        growing).  Empty for files, which are read ahead on purpose.
     stopped_by : int or None
         The signal number that stopped the run, if any.
     """
@@ -295,7 +296,8 @@ def run(
                     pacer.writing()
                 for sink in sinks:
                     sink.write(item)
-                latencies.append(time.monotonic() - item.frame.captured_at)
+                if live:
+                    latencies.append(time.monotonic() - item.frame.captured_at)
                 summary.frames_out += 1
                 if pacer is not None:
                     pacer.written()
