@@ -20,7 +20,7 @@ pipeline, written to an H.264 file, reporting capture-to-written latency over
 the run and whether it grows (default ``live_pacing=latency``, then a shorter
 run with ``throughput``); then a 30 fps source (a webcam) it keeps up with.
 
-    python benchmarks/bench_convert.py            # full (about 8 minutes; live run 120 s)
+    python benchmarks/bench_convert.py            # full (about 9 minutes; live runs 120, 30, 30 s)
     python benchmarks/bench_convert.py --quick    # a smoke run (live run 10 s)
 
 Installs Debian's ffmpeg first when it is missing (apt-get, as root or via sudo).
