@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -235,6 +236,14 @@ def test_live_size_change_reopens_the_sinks(tmp_path: Path) -> None:
     assert first[0] + second[0] == stats.frames_written
     assert video.outputs == [tmp_path / "cam.mp4"] and video.path == tmp_path / "cam-2.mp4"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cam-2.mp4", "cam.csv", "cam.mp4"]
+
+
+def test_live_info_size_differing_from_the_first_frame_reopens_nothing(tmp_path: Path) -> None:
+    src = ArraySource(frames(5, (96, 64)), live=True)
+    src.info = dataclasses.replace(src.info, width=640, height=480)  # what a driver claimed
+    run(src, Segmenter(n_clusters=3), [VideoFileSink(tmp_path / "cam.mp4")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam.mp4"]
+    assert cv2_read(tmp_path / "cam.mp4")[1:3] == (96, 64)
 
 
 def test_max_frames() -> None:

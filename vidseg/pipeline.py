@@ -332,9 +332,11 @@ def run(
                 raise item.error
             size = (item.image.shape[1], item.image.shape[0])
             if live and size != (stream.width, stream.height):
-                # A reconnected camera or stream came back at another size.
+                # A reconnected camera or stream came back at another size; before
+                # the first frame the sinks have no size yet, so nothing to reopen.
                 stream = dataclasses.replace(stream, width=size[0], height=size[1])
-                outbox.put(_Reopen(stream), stop)
+                if segmented:
+                    outbox.put(_Reopen(stream), stop)
             t_seg = time.monotonic()
             seg = segmenter.segment(item.image)
             stats = ClusterStats.from_segmentation(seg, frame_index=item.index, time_s=item.time_s)
