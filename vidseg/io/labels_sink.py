@@ -192,10 +192,7 @@ class LabelsSink(SinkBase):
         SinkError
             Saving the last chunk failed; the files already written are kept.
         """
-        if self._closed:
-            return
-        self._closed = True
-        if not self._opened:
+        if not self._finishing():
             return
         name = str(self.directory)
         try:
@@ -222,10 +219,7 @@ class LabelsSink(SinkBase):
         Logs at WARNING where the files are and how many frames they hold.  Does
         nothing after :meth:`close`.
         """
-        if self._closed:
-            return
-        self._closed = True
-        if not self._opened:
+        if not self._finishing():
             return
         name = str(self.directory)
         try:
@@ -242,6 +236,13 @@ class LabelsSink(SinkBase):
         )
 
     # -- internals -------------------------------------------------------------
+
+    def _finishing(self) -> bool:
+        """Mark the sink closed; True the first time, when there is anything to finish."""
+        if self._closed:
+            return False
+        self._closed = True
+        return self._opened
 
     def _write_png(self, labels: np.ndarray, index: int) -> None:
         ok, data = cv2.imencode(".png", labels)
