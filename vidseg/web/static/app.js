@@ -152,6 +152,8 @@
       ctx.closePath();
       ctx.fillStyle = colors[j] || pts[pts.length - 1].colors[j] || "#555";
       ctx.fill();
+      ctx.strokeStyle = "rgba(15, 18, 22, 0.6)";  // keeps neighbouring dark clusters apart
+      ctx.stroke();
       topv.forEach((v, i) => { base[i] = v; });
     }
   }
