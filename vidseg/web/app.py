@@ -49,7 +49,7 @@ _STATIC = {
     "/style.css": ("style.css", "text/css"),
 }
 _CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _KEEPALIVE_S = 15.0  # an event-stream comment while no frame comes (paused)
