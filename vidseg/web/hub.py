@@ -42,34 +42,44 @@ _RATE_WINDOW_S = 2.0
 
 @dataclass
 class Rates:
-    """Frames written, dropped, fps and latency over the last two seconds."""
+    """Frames written, dropped, fps and latency over the last two seconds.
+
+    Written by the runner's writer thread, read by the server's loop: the
+    windows are guarded by a lock (iterating a deque another thread appends to
+    raises).
+    """
 
     frames: int = 0
     dropped: int = 0
     times: deque[float] = field(default_factory=lambda: deque(maxlen=512))
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=512))
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, now: float, latency: float | None) -> None:
         """Count one frame written at ``now``."""
-        self.frames += 1
-        self.times.append(now)
-        if latency is not None:
-            self.latencies.append(latency)
-        while self.times and now - self.times[0] > _RATE_WINDOW_S:
-            self.times.popleft()
-        while len(self.latencies) > len(self.times):
-            self.latencies.popleft()
+        with self.lock:
+            self.frames += 1
+            self.times.append(now)
+            if latency is not None:
+                self.latencies.append(latency)
+            while self.times and now - self.times[0] > _RATE_WINDOW_S:
+                self.times.popleft()
+            while len(self.latencies) > len(self.times):
+                self.latencies.popleft()
 
     def fps(self, now: float) -> float:
         """Frames per second over the window (0 when fewer than two frames or stalled)."""
-        times = [t for t in self.times if now - t <= _RATE_WINDOW_S]
+        with self.lock:
+            times = [t for t in self.times if now - t <= _RATE_WINDOW_S]
         if len(times) < 2 or times[-1] == times[0]:
             return 0.0
         return (len(times) - 1) / max(times[-1] - times[0], now - times[-1])
 
     def latency_s(self) -> float | None:
         """Median capture-to-written latency over the window (live sources only)."""
-        return float(np.median(self.latencies)) if self.latencies else None
+        with self.lock:
+            values = list(self.latencies)
+        return float(np.median(values)) if values else None
 
 
 class Hub:
@@ -125,11 +135,11 @@ class Hub:
         """Make ``result`` the latest frame and wake the clients (cheap; no encoding)."""
         now = time.monotonic()
         latency = now - result.frame.captured_at if self.live else None
+        self.rates.add(now, latency)
         with self._lock:
             self._latest = result
             self._seq += 1
             self.last_frame_at = now
-            self.rates.add(now, latency)
             wake = self._loop is not None and not self._wake_pending
             if wake:
                 self._wake_pending = True
