@@ -346,3 +346,4 @@ def test_twenty_viewers_and_a_stalled_one(tmp_path: Path) -> None:
         assert slices == set(range(n)), (len(r.times), sorted(slices))
     assert rss_end - rss_start < 15_000, (rss_start, rss_end, elapsed)  # kB
     assert b"dropped a client of /stream.mjpg" in err
+    assert b"Traceback" not in err and b"ERROR" not in err, err.decode()

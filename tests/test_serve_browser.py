@@ -15,7 +15,17 @@ from collections.abc import Iterator
 import pytest
 from served import Served, served
 
+from vidseg.web import resolve_token
+
 CHROMIUM = "/usr/bin/chromium"
+# The image's current pixels (same origin, so the canvas is readable).
+_PIXELS = """e => {
+    const c = document.createElement("canvas");
+    c.width = e.naturalWidth;
+    c.height = e.naturalHeight;
+    c.getContext("2d").drawImage(e, 0, 0);
+    return c.toDataURL();
+}"""
 
 pytestmark = pytest.mark.skipif(
     not os.access(CHROMIUM, os.X_OK),
@@ -23,7 +33,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
@@ -50,7 +60,7 @@ def _changes(read: object, tries: int = 40) -> bool:
 
 
 def test_page_shows_the_live_run_and_its_controls_work(browser: object) -> None:
-    with served(k=6, size=(320, 180)) as srv:
+    with served(k=6, size=(320, 180), fps=12) as srv:
         srv.wait_frames(1)
         page = browser.new_page(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
         errors: list[str] = []
@@ -63,8 +73,7 @@ def test_page_shows_the_live_run_and_its_controls_work(browser: object) -> None:
         _wait(page, "document.getElementById('frame').textContent !== '–'")
 
         # The stream, the chart and the numbers move on their own.
-        segmented = page.locator("#segmented")
-        assert _changes(lambda: segmented.screenshot())
+        assert _changes(lambda: page.eval_on_selector("#segmented", _PIXELS))
         assert _changes(lambda: page.eval_on_selector("#chart", "c => c.toDataURL()"))
         assert _changes(lambda: page.text_content("#frame"))
         assert page.locator("#palette li").count() == 6
@@ -101,3 +110,23 @@ def test_page_shows_the_live_run_and_its_controls_work(browser: object) -> None:
 
 def _status_is_live(page: object, srv: Served) -> None:
     _wait(page, "document.getElementById('status').textContent === 'live'")
+
+
+def test_page_on_an_exposed_bind_works_with_the_token_in_its_url(browser: object) -> None:
+    token, _ = resolve_token("127.0.0.2", None)
+    assert token is not None
+    with served(host="127.0.0.2", token=token, k=5, fps=12) as srv:
+        srv.wait_frames(1)
+        page = browser.new_page()  # type: ignore[attr-defined]
+        assert page.goto(f"http://127.0.0.2:{srv.port}/").status == 401
+        page.goto(f"http://127.0.0.2:{srv.port}/?token={token}")
+        for img in ("segmented", "original"):  # <img> and EventSource carry ?token=
+            _wait(page, f"document.getElementById('{img}').naturalWidth > 0")
+        _wait(page, "document.getElementById('k-readout').textContent === '5'")
+        page.click("#k-plus")  # fetch() sends the token as a Bearer header
+        deadline = time.monotonic() + 20
+        while srv.json("/stats", headers=srv.auth())["n_clusters"] != 6:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert "token=" in (page.get_attribute("#snapshot", "href") or "")
+        page.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import html
 import json
 import logging
 import socket
@@ -31,6 +32,7 @@ import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -96,7 +98,13 @@ def make_app(hub: Hub, *, token: str | None, write_timeout: float = 5.0) -> web.
 
     async def page(request: web.Request) -> web.Response:
         body, kind = pages[request.path]
-        headers = {"Content-Security-Policy": _CSP} if kind == "text/html" else {}
+        headers = {}
+        if kind == "text/html":
+            headers["Content-Security-Policy"] = _CSP
+            if token is not None:  # the page's own script and style need the token too
+                query = html.escape("?token=" + quote(token, safe=""), quote=True).encode()
+                for name in (b"app.js", b"style.css"):
+                    body = body.replace(b'"%s"' % name, b'"%s%s"' % (name, query))
         return web.Response(body=body, content_type=kind, charset="utf-8", headers=headers)
 
     async def stream(request: web.Request) -> web.StreamResponse:
