@@ -336,10 +336,14 @@ def test_twenty_viewers_and_a_stalled_one(tmp_path: Path) -> None:
         stalled.close()
     finally:
         proc.terminate()
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err.decode()  # SIGTERM: finished cleanly, server joined
     assert m["vidseg_clients_dropped_total"][0][1] >= 1, err.decode()
     viewers = {lbl["stream"]: v for lbl, v in m["vidseg_stream_viewers"]}
     assert viewers["recolor"] == 20  # the 20 readers, not the stalled one
+    encodes = {lbl["stream"]: v for lbl, v in m["vidseg_jpeg_encodes_total"]}
+    assert 0 < encodes["recolor"] <= m["vidseg_frames_total"][0][1]  # per frame, not per client
+    assert encodes["overlay"] == 0
     n = int(elapsed // 2)
     for r in readers:  # every reader got frames in every 2-second slice
         slices = {int((t - t0) // 2) for t in r.times if t0 <= t < t0 + 2 * n}

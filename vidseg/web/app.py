@@ -234,7 +234,7 @@ async def _send(
     try:
         await asyncio.wait_for(response.write(data), timeout)
         return True
-    except TimeoutError:
+    except asyncio.TimeoutError:  # not the builtin before Python 3.11
         hub.clients_dropped += 1
         log.info("dropped a client of %s: no write progress for %.0f s", request.path, timeout)
         if request.transport is not None:

@@ -196,7 +196,7 @@ class Hub:
                 return seq, None
             try:
                 await asyncio.wait_for(self._event.wait(), remaining)
-            except TimeoutError:
+            except asyncio.TimeoutError:  # not the builtin before Python 3.11
                 return seq, None
         return None
 
