@@ -26,6 +26,7 @@ from served import BOUNDARY, first_jpeg, request, served
 
 from vidseg.cli import main
 from vidseg.io.sources import ArraySource
+from vidseg.io.sources.paced import PacedSource
 from vidseg.web import resolve_token
 
 GET_PATHS = [
@@ -41,6 +42,25 @@ GET_PATHS = [
     "/healthz",
     "/metrics",
 ]
+
+
+def test_paced_source_releases_frames_on_their_timestamps_and_loops() -> None:
+    clip = frames(3, (32, 24))
+    opened: list[ArraySource] = []
+
+    def opener() -> ArraySource:
+        opened.append(ArraySource(clip, fps=50))
+        return opened[-1]
+
+    src = PacedSource(opener, loop=True)
+    got = [f for f, _ in zip(src, range(7), strict=False)]
+    src.close()
+    assert src.info.live and src.info.frame_count is None and len(opened) == 3
+    assert [f.index for f in got] == list(range(7))
+    np.testing.assert_allclose([f.time_s for f in got], np.arange(7) / 50)
+    # Never released before its time (late frames move the clock on, never back).
+    assert all(f.captured_at - got[0].captured_at >= f.time_s - 1e-3 for f in got)
+    assert all(s.closed for s in opened)
 
 
 def _metrics(text: bytes) -> dict[str, list[tuple[dict[str, str], float]]]:

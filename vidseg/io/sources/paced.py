@@ -66,20 +66,22 @@ class PacedSource(SourceBase):
         index, offset = 0, 0.0
         anchor: float | None = None  # wall time of stream time 0
         while True:
+            first: float | None = None  # a pass's first timestamp (files may not start at 0)
             last = 0.0
             for frame in self._current:
-                due = offset + frame.time_s
+                first = frame.time_s if first is None else first
+                last = frame.time_s - first
+                due = offset + last
                 now = time.monotonic()
                 if anchor is None or now - (anchor + due) > _REANCHOR_S:
                     anchor = now - due
                 if self._wake.wait(max(anchor + due - now, 0.0)):
                     return
-                last = frame.time_s
                 yield Frame(
                     image=frame.image, index=index, time_s=due, captured_at=time.monotonic()
                 )
                 index += 1
-            if not self._loop or self._closed or index == 0:
+            if not self._loop or self._closed or first is None:
                 return
             offset += last + period
             self._current = self._opener()
