@@ -109,7 +109,12 @@ class Server:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.communicate(timeout=30)
+        try:
+            self.proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            print("bench_serve: vidseg serve did not stop in 120 s; killed", file=sys.stderr)
 
 
 class Reader(threading.Thread):
