@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..config import Config
+from ..control import RunControl
 from ..engine import Segmenter
 from ..frames import FrameResult
 from ..io.data_sinks import stats_sink
@@ -75,12 +76,15 @@ def convert(
     overwrite: bool = False,
     stop: threading.Event | None = None,
     demo_summary: bool = False,
+    serve: str | None = None,
+    token: str | None = None,
 ) -> RunSummary:
     """Segment ``source_spec`` into the video ``output`` (and optional stats / label maps).
 
     Every output is checked (directory writable, not existing unless
     ``overwrite``, encoder available) before the input is opened, so bad
-    arguments cost no work.
+    arguments cost no work.  ``serve`` (``[HOST:]PORT``) shows the run on the
+    web page with live controls while it goes (``token`` as for ``vidseg serve``).
 
     Raises
     ------
@@ -107,13 +111,25 @@ def convert(
         sinks.append(LabelsSink(labels, fmt=labels_format, overwrite=overwrite))
     areas = AreaSummarySink()
     sinks.append(areas)
+    control = web = None
+    if serve is not None:
+        from .serve import parse_serve_address, web_sink
 
-    source = open_source(
-        source_spec,
-        reconnect_attempts=cfg.run.reconnect_attempts,
-        reconnect_backoff=cfg.run.reconnect_backoff,
-        audio=out.keep_audio,
-    )
+        control = RunControl(n_clusters=cfg.engine.n_clusters, view=out.view)
+        web = web_sink(*parse_serve_address(serve), token, control)
+        sinks.append(web)
+
+    try:
+        source = open_source(
+            source_spec,
+            reconnect_attempts=cfg.run.reconnect_attempts,
+            reconnect_backoff=cfg.run.reconnect_backoff,
+            audio=out.keep_audio,
+        )
+    except BaseException:
+        if web is not None:
+            web.abort()
+        raise
     info = source.info
     log.info(
         "input %s: %dx%d at %.3g fps%s",
@@ -140,6 +156,8 @@ def convert(
         bar.update(1)
         if info.live:
             bar.set_postfix(dropped=summary.dropped, refresh=False)
+        if web is not None:
+            web.on_frame(result, summary)
 
     try:
         summary = run(
@@ -153,6 +171,7 @@ def convert(
             live_pacing=cfg.run.live_pacing,
             stop=stop,
             on_frame=progress,
+            control=control,
         )
     finally:
         bar.close()
