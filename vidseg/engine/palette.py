@@ -64,6 +64,7 @@ class PaletteTracker:
         self._fit_inertia = 0.0
         self._prev_x: np.ndarray | None = None
         self._force_reseed = False
+        self._loaded = False
 
     def new_sample(self) -> None:
         """The sample positions changed (new frame size): no per-position comparison."""
@@ -77,6 +78,13 @@ class PaletteTracker:
         if params is not None:
             self.p = params
         self._force_reseed = True
+
+    def start_from(self, centers: np.ndarray) -> None:
+        """Warm-start the next frame from ``centers`` (a loaded palette), keeping their ids."""
+        self.centers = np.ascontiguousarray(centers, dtype=np.float32)
+        self._hist = self._fit_hist = self._prev_x = None
+        self._force_reseed = False
+        self._loaded = True
 
     def update(self, x: np.ndarray, hist: np.ndarray, frame: int) -> bool:
         """Fit frame ``frame``'s centres to its sample ``x`` (colour histogram ``hist``).
@@ -158,7 +166,10 @@ class PaletteTracker:
             self.centers = centers
             self._fit_hist, self._fit_inertia = hist, inertia
         self.inertia = inertia
-        self._baseline = inertia if reseed else 0.8 * self._baseline + 0.2 * inertia
+        # A loaded palette has no running fit error yet: start the baseline as a re-seed does.
+        fresh_baseline = reseed or self._loaded
+        self._loaded = False
+        self._baseline = inertia if fresh_baseline else 0.8 * self._baseline + 0.2 * inertia
         return reseed
 
     def _warm_or_keep(

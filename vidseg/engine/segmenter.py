@@ -33,6 +33,7 @@ from . import kernels
 from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
 from .fitting import as_bgr, colour_histogram
 from .palette import PaletteTracker
+from .palette_file import Palette
 from .quantise import ColourTable
 from .segmentation import Segmentation
 
@@ -137,6 +138,30 @@ class Segmenter:
     def reset(self) -> None:
         """Forget the palette: the next frame re-seeds with k-means++."""
         self._reset_state()
+
+    @property
+    def palette_(self) -> Palette | None:
+        """The current palette (centres by id), to save and seed another run; None before any."""
+        if self.centers_ is None:
+            return None
+        return Palette(centers=self.centers_.copy(), color_space=self._validated().color_space)
+
+    def set_palette(self, palette: Palette, *, source: str = "palette") -> None:
+        """Start from ``palette``: the next frame warm-starts from its centres, ids in its order.
+
+        On the clip it was learnt on, the ids are those of the run that saved it; on
+        another clip the centres adapt (warm start) and keep their ids.
+
+        Raises
+        ------
+        ConfigError
+            The palette's k or colour space differs from this segmenter's.
+        """
+        p = self._validated()
+        palette.check_fits(p.n_clusters, p.color_space, source=source)
+        self._prev_labels = None
+        self._table.forget()
+        self._palette.start_from(palette.centers)
 
     def reseed(self) -> None:
         """Re-seed the palette with k-means++ on the next frame, keeping the ids.
