@@ -31,7 +31,7 @@ from threadpoolctl import ThreadpoolController
 from ..config import EngineConfig, validate_section
 from . import kernels
 from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
-from .fitting import as_bgr, colour_histogram
+from .fitting import as_bgr, colour_histogram, layout_cells
 from .palette import PaletteTracker
 from .palette_file import Palette
 from .quantise import ColourTable
@@ -191,7 +191,7 @@ class Segmenter:
             return
         self._params = dataclasses.replace(self._params, n_clusters=checked)
         if self.centers_ is None:
-            self._palette = PaletteTracker(self._params)
+            self._palette = self._new_tracker(self._params)
         else:
             self._palette.reseed(self._params)
 
@@ -282,7 +282,7 @@ class Segmenter:
         self._prev_labels: np.ndarray | None = None
         if self._params is not None:
             self._table.forget()
-            self._palette = PaletteTracker(self._params)
+            self._palette = self._new_tracker(self._params)
 
     def _validated(self) -> EngineConfig:
         if self._params is None:
@@ -300,6 +300,12 @@ class Segmenter:
             self._shape: tuple[int, int] | None = None
         return self._params
 
+    def _new_tracker(self, p: EngineConfig) -> PaletteTracker:
+        tracker = PaletteTracker(p)
+        if self._shape is not None:  # same frame size: the same sample positions
+            tracker.new_sample(self._cells)
+        return tracker
+
     def _new_size(self, h: int, w: int, p: EngineConfig) -> None:
         n = h * w
         rng = np.random.default_rng(p.seed)
@@ -309,7 +315,8 @@ class Segmenter:
             self._sample_idx = np.sort(rng.choice(n, size=p.sample_size, replace=False))
         self._shape = (h, w)
         self._prev_labels = None
-        self._palette.new_sample()
+        self._cells = layout_cells(self._sample_idx, h, w)
+        self._palette.new_sample(self._cells)
         self._prev_image = np.empty((h, w, 3), np.uint8)
         self._scratch = np.empty(n, np.int32)
 
