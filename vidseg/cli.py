@@ -97,6 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
             default="png",
             help="label maps as 8-bit PNGs or .npz chunks (default: png)",
         )
+        p.add_argument(
+            "--palette",
+            type=Path,
+            metavar="FILE",
+            help="start from a palette saved by --save-palette (same k and colour space): "
+            "cluster ids and colours mean the same across runs",
+        )
+        p.add_argument(
+            "--save-palette",
+            type=Path,
+            metavar="FILE",
+            help="write the final palette (cluster centres by id) as JSON",
+        )
         p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
         _add_config_flags(p)
 
@@ -264,6 +277,8 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
             labels=args.labels,
             labels_format=args.labels_format,
             overwrite=args.overwrite,
+            palette=args.palette,
+            save_palette=args.save_palette,
             stop=stop,
             demo_summary=args.command == "demo",
             serve=getattr(args, "serve", None),

@@ -306,7 +306,7 @@ class _Run:
             display_view=self.control.state.view if self.control is not None else None,
         )
         summary = self.summary
-        if seg.scene_cut and seg.frame_index > 0:
+        if seg.scene_cut:  # as the statistics' scene_cut column: the first frame counts
             summary.scene_cuts += 1
         self.inertia_sum += seg.inertia
         self.segmented += 1

@@ -24,7 +24,8 @@ class RunSummary:
     elapsed_s : float
         Wall time of the run.
     scene_cuts : int
-        Frames on which the palette was re-seeded after the first.
+        Frames on which the palette was re-seeded (the ``scene_cut`` column of the
+        statistics): the first frame, every detected cut, a live re-seed or k change.
     mean_inertia : float
         Mean fit error over the frames segmented (clustering-space units squared).
     latency_ms : dict
@@ -54,7 +55,8 @@ class RunSummary:
         text = (
             f"{self.frames_out} frames written of {self.frames_in} read in "
             f"{self.elapsed_s:.1f} s ({self.fps:.1f} fps), {self.dropped} dropped, "
-            f"{self.scene_cuts} scene cuts, mean fit error {self.mean_inertia:.2f}"
+            f"{self.scene_cuts} palette re-seeds (first frame and cuts), "
+            f"mean fit error {self.mean_inertia:.2f}"
         )
         if self.latency_ms:
             text += (

@@ -18,14 +18,16 @@ from tqdm import tqdm
 from ..config import Config
 from ..control import RunControl
 from ..engine import Segmenter
+from ..engine.palette_file import Palette
 from ..frames import FrameResult
+from ..io._partial import check_output_file
 from ..io.data_sinks import stats_sink
 from ..io.labels_sink import LabelsSink
 from ..io.sources import open_source
 from ..io.video_sink import VideoFileSink
 from ..pipeline import RunSummary, Sink, run
 
-__all__ = ["AreaSummarySink", "convert"]
+__all__ = ["AreaSummarySink", "convert", "segmenter_for"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,21 @@ class AreaSummarySink:
         return "\n".join(lines) + "\n"
 
 
+def segmenter_for(cfg: Config, palette: Path | None = None) -> Segmenter:
+    """The run's segmenter, starting from the palette file ``palette`` when given.
+
+    Raises
+    ------
+    ConfigError
+        The palette file is unreadable or does not fit the engine settings.
+    """
+    segmenter = Segmenter.from_config(cfg.engine)
+    if palette is not None:
+        segmenter.set_palette(Palette.load(palette), source=str(palette))
+        log.info("starting from the palette in %s", palette)
+    return segmenter
+
+
 def convert(
     source_spec: str,
     output: Path,
@@ -74,6 +91,8 @@ def convert(
     labels: Path | None = None,
     labels_format: str = "png",
     overwrite: bool = False,
+    palette: Path | None = None,
+    save_palette: Path | None = None,
     stop: threading.Event | None = None,
     demo_summary: bool = False,
     serve: str | None = None,
@@ -82,9 +101,11 @@ def convert(
     """Segment ``source_spec`` into the video ``output`` (and optional stats / label maps).
 
     Every output is checked (directory writable, not existing unless
-    ``overwrite``, encoder available) before the input is opened, so bad
-    arguments cost no work.  ``serve`` (``[HOST:]PORT``) shows the run on the
-    web page with live controls while it goes (``token`` as for ``vidseg serve``).
+    ``overwrite``, encoder available) and a ``palette`` file is read and
+    checked before the input is opened, so bad arguments cost no work.
+    ``save_palette`` receives the final palette whenever a frame was segmented
+    (also after an interruption).  ``serve`` (``[HOST:]PORT``) shows the run on
+    the web page with live controls while it goes (``token`` as for ``vidseg serve``).
 
     Raises
     ------
@@ -93,6 +114,9 @@ def convert(
     """
     if demo_summary and stats is None:
         stats = output.with_suffix(".csv")
+    segmenter = segmenter_for(cfg, palette)
+    if save_palette is not None:
+        check_output_file(save_palette, overwrite=overwrite, example="palette.json")
     out = cfg.output
     sinks: list[Sink] = [
         VideoFileSink(
@@ -162,7 +186,7 @@ def convert(
     try:
         summary = run(
             source,
-            Segmenter.from_config(cfg.engine),
+            segmenter,
             sinks,
             view=out.view,
             overlay_alpha=out.overlay_alpha,
@@ -175,6 +199,9 @@ def convert(
         )
     finally:
         bar.close()
+        if save_palette is not None and segmenter.palette_ is not None:
+            segmenter.palette_.save(save_palette)
+            log.info("palette saved to %s", save_palette)
     log.info("%s", summary.describe())
     if demo_summary:
         sys.stdout.write(f"wrote {output} and {stats}: {summary.describe()}\n")

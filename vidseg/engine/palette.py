@@ -10,6 +10,7 @@ fresh k-means++ palette when it fits clearly better.  The
 
 from __future__ import annotations
 
+import collections
 import logging
 import warnings
 from collections.abc import Callable
@@ -18,7 +19,14 @@ import numpy as np
 
 from ..config import EngineConfig
 from ..errors import EmptyClusterWarning
-from .fitting import exposure_gain, hist_distance, match, nearest
+from .fitting import (
+    exposure_gain,
+    hist_distance,
+    match,
+    match_by_overlap,
+    nearest,
+    structure_change,
+)
 from .kmeans import fresh_palette, warm_fit
 
 __all__ = ["PaletteTracker"]
@@ -26,6 +34,16 @@ __all__ = ["PaletteTracker"]
 log = logging.getLogger(__name__)
 
 _ERR_JUMP = 2.5  # fit error this many times the running baseline supports a cut
+# A cut reshuffles the layout of lightness (see fitting.structure_change): a change of at
+# least _LAYOUT_CUT that is also _LAYOUT_RATIO times the shot's recent median (a pan
+# changes the layout a little every frame) is a cut, whatever the colours do.  Under
+# _LAYOUT_SAME the layout held, so a colour jump is lighting, not a cut.
+_LAYOUT_CUT = 0.22
+_LAYOUT_RATIO = 2.5
+_LAYOUT_SAME = 0.1
+# ... and the grid's figure must agree (cuts measured >= 0.11, a noisy flat scene 0.02).
+_LAYOUT_GRID_CUT = 0.07
+_LAYOUT_WINDOW = 10  # frames of the shot's recent layout changes
 _DRIFT = 1.15  # warm fit error this much above its running baseline asks for a refresh
 _MIN_REFRESH_GAP = 3  # frames between drift-triggered refreshes (bounds their cost)
 _SKIP_HIST_DRIFT = 0.06  # histogram distance under which a frame may keep its centres
@@ -64,10 +82,18 @@ class PaletteTracker:
         self._fit_inertia = 0.0
         self._prev_x: np.ndarray | None = None
         self._force_reseed = False
+        self._loaded = False
+        self._layout: collections.deque[float] = collections.deque(maxlen=_LAYOUT_WINDOW)
+        self._cells = np.zeros(0, np.intp)
 
-    def new_sample(self) -> None:
-        """The sample positions changed (new frame size): no per-position comparison."""
+    def new_sample(self, cells: np.ndarray) -> None:
+        """The sample positions changed (new frame size): no per-position comparison.
+
+        ``cells``: each sampled position's layout cell (:func:`fitting.layout_cells`).
+        """
         self._prev_x = None
+        self._layout.clear()
+        self._cells = cells
 
     def reseed(self, params: EngineConfig | None = None) -> None:
         """Re-seed on the next frame, matched to the current ids.
@@ -77,6 +103,13 @@ class PaletteTracker:
         if params is not None:
             self.p = params
         self._force_reseed = True
+
+    def start_from(self, centers: np.ndarray) -> None:
+        """Warm-start the next frame from ``centers`` (a loaded palette), keeping their ids."""
+        self.centers = np.ascontiguousarray(centers, dtype=np.float32)
+        self._hist = self._fit_hist = self._prev_x = None
+        self._force_reseed = False
+        self._loaded = True
 
     def update(self, x: np.ndarray, hist: np.ndarray, frame: int) -> bool:
         """Fit frame ``frame``'s centres to its sample ``x`` (colour histogram ``hist``).
@@ -97,19 +130,9 @@ class PaletteTracker:
             return old_errors[0]
 
         if not reseed and old is not None and self._hist is not None and p.scene_cut < 1.0:
-            tv = hist_distance(hist, self._hist)
-            if tv >= p.scene_cut / 3:  # the fit error is only needed for borderline frames
-                err = old_error()
-                reseed = tv >= p.scene_cut or err > _ERR_JUMP * max(self._baseline, 1e-6)
-                if reseed:
-                    log.debug(
-                        "scene cut at frame %d (hist distance %.2f, fit error %.1f vs %.1f)",
-                        self.frame,
-                        tv,
-                        err,
-                        self._baseline,
-                    )
-                    self.scene_cuts += 1
+            reseed = self._is_cut(x, hist, old_error)
+            if reseed:
+                self.scene_cuts += 1
         self._hist = hist
 
         if reseed:
@@ -147,7 +170,8 @@ class PaletteTracker:
                         self.frame,
                         100 * (1 - fresh_inertia / inertia),
                     )
-                    centers, inertia = match(centers, fresh), fresh_inertia
+                    # Ids by overlap: the same picture, so keep each pixel's id where possible.
+                    centers, inertia = match_by_overlap(x, centers, fresh), fresh_inertia
                     self.refreshes += 1
                     self._refresh_every = _FAST_REFRESH
                 else:
@@ -158,8 +182,52 @@ class PaletteTracker:
             self.centers = centers
             self._fit_hist, self._fit_inertia = hist, inertia
         self.inertia = inertia
-        self._baseline = inertia if reseed else 0.8 * self._baseline + 0.2 * inertia
+        # A loaded palette has no running fit error yet: start the baseline as a re-seed does.
+        fresh_baseline = reseed or self._loaded
+        self._loaded = False
+        self._baseline = inertia if fresh_baseline else 0.8 * self._baseline + 0.2 * inertia
         return reseed
+
+    def _is_cut(self, x: np.ndarray, hist: np.ndarray, old_error: Callable[[], float]) -> bool:
+        """Whether this frame starts a new shot.
+
+        First the layout of lightness (robust to any change of tone): a large
+        reshuffle against the shot's recent frames is a cut, even between shots of
+        the same colours; a layout that held means a colour jump is lighting.
+        Otherwise the colour histogram's jump, or a smaller one with the fit
+        error jumping against its running baseline.
+        """
+        p = self.p
+        change = structure_change(x, self._prev_x, p.color_space, self._cells)
+        layout = None if change is None else change[0]
+        recent = float(np.median(self._layout)) if self._layout else 0.0
+        tv = hist_distance(hist, self._hist) if self._hist is not None else 0.0
+        why = ""
+        if change is not None:
+            layout, grid = change
+            self._layout.append(layout)
+            if (
+                layout >= _LAYOUT_CUT
+                and layout >= _LAYOUT_RATIO * recent
+                and grid >= _LAYOUT_GRID_CUT
+            ):
+                why = "layout"
+            elif layout < _LAYOUT_SAME:
+                return False
+        if not why and tv >= p.scene_cut / 3:  # the fit error only for borderline frames
+            err = old_error()
+            if tv >= p.scene_cut or err > _ERR_JUMP * max(self._baseline, 1e-6):
+                why = "colours"
+        if why:
+            log.debug(
+                "scene cut at frame %d (%s; layout change %s vs recent %.2f, hist distance %.2f)",
+                self.frame,
+                why,
+                "n/a" if layout is None else f"{layout:.2f}",
+                recent,
+                tv,
+            )
+        return bool(why)
 
     def _warm_or_keep(
         self,

@@ -31,8 +31,9 @@ from threadpoolctl import ThreadpoolController
 from ..config import EngineConfig, validate_section
 from . import kernels
 from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
-from .fitting import as_bgr, colour_histogram
+from .fitting import as_bgr, colour_histogram, layout_cells
 from .palette import PaletteTracker
+from .palette_file import Palette
 from .quantise import ColourTable
 from .segmentation import Segmentation
 
@@ -138,6 +139,30 @@ class Segmenter:
         """Forget the palette: the next frame re-seeds with k-means++."""
         self._reset_state()
 
+    @property
+    def palette_(self) -> Palette | None:
+        """The current palette (centres by id), to save and seed another run; None before any."""
+        if self.centers_ is None:
+            return None
+        return Palette(centers=self.centers_.copy(), color_space=self._validated().color_space)
+
+    def set_palette(self, palette: Palette, *, source: str = "palette") -> None:
+        """Start from ``palette``: the next frame warm-starts from its centres, ids in its order.
+
+        On the clip it was learnt on, the ids are those of the run that saved it; on
+        another clip the centres adapt (warm start) and keep their ids.
+
+        Raises
+        ------
+        ConfigError
+            The palette's k or colour space differs from this segmenter's.
+        """
+        p = self._validated()
+        palette.check_fits(p.n_clusters, p.color_space, source=source)
+        self._prev_labels = None
+        self._table.forget()
+        self._palette.start_from(palette.centers)
+
     def reseed(self) -> None:
         """Re-seed the palette with k-means++ on the next frame, keeping the ids.
 
@@ -166,7 +191,7 @@ class Segmenter:
             return
         self._params = dataclasses.replace(self._params, n_clusters=checked)
         if self.centers_ is None:
-            self._palette = PaletteTracker(self._params)
+            self._palette = self._new_tracker(self._params)
         else:
             self._palette.reseed(self._params)
 
@@ -257,7 +282,7 @@ class Segmenter:
         self._prev_labels: np.ndarray | None = None
         if self._params is not None:
             self._table.forget()
-            self._palette = PaletteTracker(self._params)
+            self._palette = self._new_tracker(self._params)
 
     def _validated(self) -> EngineConfig:
         if self._params is None:
@@ -275,6 +300,12 @@ class Segmenter:
             self._shape: tuple[int, int] | None = None
         return self._params
 
+    def _new_tracker(self, p: EngineConfig) -> PaletteTracker:
+        tracker = PaletteTracker(p)
+        if self._shape is not None:  # same frame size: the same sample positions
+            tracker.new_sample(self._cells)
+        return tracker
+
     def _new_size(self, h: int, w: int, p: EngineConfig) -> None:
         n = h * w
         rng = np.random.default_rng(p.seed)
@@ -284,7 +315,8 @@ class Segmenter:
             self._sample_idx = np.sort(rng.choice(n, size=p.sample_size, replace=False))
         self._shape = (h, w)
         self._prev_labels = None
-        self._palette.new_sample()
+        self._cells = layout_cells(self._sample_idx, h, w)
+        self._palette.new_sample(self._cells)
         self._prev_image = np.empty((h, w, 3), np.uint8)
         self._scratch = np.empty(n, np.int32)
 
