@@ -164,3 +164,23 @@ def test_snapshot_writes_original_view_and_stats(tmp_path) -> None:
     assert not list(tmp_path.glob(".*.tmp"))
     with pytest.raises(SinkError, match="does not exist"):
         ctl.snapshot(tmp_path / "missing")
+
+
+def test_a_sink_failing_to_open_aborts_the_ones_already_open() -> None:
+    class Failing(Recorder):
+        def open(self, info: StreamInfo) -> None:
+            raise SinkError("cannot create the output (simulated)")
+
+    class Tracking(Recorder):
+        state = "new"
+
+        def open(self, info: StreamInfo) -> None:
+            self.state = "open"
+
+        def abort(self) -> None:
+            self.state = "aborted"
+
+    first = Tracking()
+    with pytest.raises(SinkError, match="simulated"):
+        run(ArraySource(frames(3, (64, 48)), fps=25), Segmenter(3, seed=0), [first, Failing()])
+    assert first.state == "aborted"

@@ -198,8 +198,14 @@ class _Run:
     def execute(self) -> RunSummary:
         """Run the stages to the end; finish the sinks; return the summary."""
         start = time.monotonic()
-        for sink in self.sinks:
-            sink.open(self.source.info)
+        for i, sink in enumerate(self.sinks):
+            try:
+                sink.open(self.source.info)
+            except BaseException:
+                # The sinks opened so far keep nothing half-written: abort them.
+                self.source.close()
+                _finish_sinks(self.sinks[:i], ok=False)
+                raise
         reader = threading.Thread(target=self.read, name="vidseg-read", daemon=True)
         writer = threading.Thread(target=self.write, name="vidseg-write", daemon=True)
         source_error: SourceReadError | None = None
