@@ -121,7 +121,7 @@ def write_sample_run(
         np.savez(
             maps_file,
             ownership=labels.astype(np.uint8),
-            activity=np.clip(activity * 4, 0, 1).astype(np.float32),
+            activity=np.clip(activity * 1.5, 0, 1).astype(np.float32),
             palette_bgr=palette,
             background=photo,
             zones_json=np.array(json.dumps(zones_json)),
