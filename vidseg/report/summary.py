@@ -8,8 +8,8 @@ frames); the summary table's mean / min / max come from every frame.
 >>> bins = bin_starts(3, max_bins=2)
 >>> bins.tolist(), binned_mean(share, bins).round(2).tolist()
 ([0, 2], [[0.3, 0.7], [0.6, nan]])
->>> cluster_summary(share)[0]
-(0.4, 0.2, 0.6, 1.0)
+>>> [round(v, 3) for v in cluster_summary(share)[1]]  # cluster 1: mean, min, max, present
+[0.7, 0.6, 0.8, 0.667]
 """
 
 from __future__ import annotations
