@@ -12,6 +12,7 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -36,6 +37,7 @@ _GRID = "#d9dee3"
 _EVENT = "#3b6fd8"
 _OPEN = "#d8563b"
 _LIGHT = "#f2a900"
+_MAX_LABELS = 40
 
 
 def clock(seconds: float) -> str:
@@ -77,7 +79,7 @@ def _rgb(colors_bgr: np.ndarray) -> np.ndarray:
     return colors_bgr[..., ::-1].astype(np.float64) / 255.0
 
 
-def _time_axis(ax, t0: float, t1: float) -> None:  # type: ignore[no-untyped-def]
+def _time_axis(ax: Axes, t0: float, t1: float) -> None:
     ax.set_xlim(t0, t1 if t1 > t0 else t0 + 1.0)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: clock(v)))
     ax.set_xlabel("time (h:mm:ss)" if t1 >= 3600 else "time (m:ss)", color=_INK)
@@ -169,7 +171,13 @@ def timeline_png(
     return _png(fig)
 
 
-def _lanes(ax, lanes, events, lighting, span) -> None:  # type: ignore[no-untyped-def]
+def _lanes(
+    ax: Axes,
+    lanes: list[str],
+    events: Sequence[tuple[str, Event]],
+    lighting: Sequence[tuple[float, float]],
+    span: tuple[float, float],
+) -> None:
     """Event bars (start..end, open ones to the end of the run, peak marked) and lighting."""
     ax.set_ylim(len(lanes) - 0.5, -0.5)
     ax.set_yticks(range(len(lanes)), lanes, fontsize=8, color=_INK)
@@ -188,6 +196,8 @@ def _lanes(ax, lanes, events, lighting, span) -> None:  # type: ignore[no-untype
             ax.broken_barh([(event.start_s, width)], (row - 0.32, 0.64), color=colour)
             if event.peak_s is not None:
                 ax.plot([event.peak_s], [row], marker="|", color="white", markersize=9, mew=2)
+            if len(events) > _MAX_LABELS:
+                continue  # labels would overlap; the table lists every event
             ax.annotate(
                 label,
                 (event.start_s, row),
@@ -235,7 +245,7 @@ def palette_strip_png(
     return _png(fig)
 
 
-def _map_figure(maps: Maps) -> tuple[Figure, object]:
+def _map_figure(maps: Maps) -> tuple[Figure, Axes]:
     h, w = maps.ownership.shape
     width = 5.8
     fig = _figure(width * h / w + 0.5, width)
@@ -244,7 +254,7 @@ def _map_figure(maps: Maps) -> tuple[Figure, object]:
     return fig, ax
 
 
-def _zones(ax, maps: Maps) -> None:  # type: ignore[no-untyped-def]
+def _zones(ax: Axes, maps: Maps) -> None:
     for zone in maps.zones:
         ax.add_patch(Polygon(zone.points, closed=True, fill=False, edgecolor="white", lw=2.5))
         ax.add_patch(Polygon(zone.points, closed=True, fill=False, edgecolor=_INK, lw=1.2))

@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -292,7 +293,9 @@ def _notes(series: StatsSeries, maps: Maps | None, events: list[Event]) -> list[
     return notes
 
 
-def _event_row(label: str, e: Event, run_end: float, add) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _event_row(
+    label: str, e: Event, run_end: float, add: Callable[[str, bytes, str, str], Image]
+) -> dict[str, object]:
     thumb, no_thumb = None, "none"
     if e.snapshot is not None:
         jpeg = _thumbnail(e.snapshot)

@@ -140,7 +140,17 @@ def _hex(bgr: np.ndarray) -> str:
     return f"#{r:02X}{g:02X}{b:02X}"
 
 
-def _write_ndjson(path, t, share, colors, cuts, lighting, zone_share, w, h) -> None:  # type: ignore[no-untyped-def]
+def _write_ndjson(
+    path: Path,
+    t: np.ndarray,
+    share: np.ndarray,
+    colors: np.ndarray,
+    cuts: np.ndarray,
+    lighting: np.ndarray | None,
+    zone_share: dict[str, np.ndarray],
+    w: int,
+    h: int,
+) -> None:
     n, k = share.shape
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
@@ -182,7 +192,17 @@ def _write_ndjson(path, t, share, colors, cuts, lighting, zone_share, w, h) -> N
             f.write(json.dumps(rec, separators=(",", ":")) + "\n")
 
 
-def _write_csv(path, t, share, colors, cuts, lighting, zone_share, w, h) -> None:  # type: ignore[no-untyped-def]
+def _write_csv(
+    path: Path,
+    t: np.ndarray,
+    share: np.ndarray,
+    colors: np.ndarray,
+    cuts: np.ndarray,
+    lighting: np.ndarray | None,
+    zone_share: dict[str, np.ndarray],
+    w: int,
+    h: int,
+) -> None:
     n, k = share.shape
     analyze = lighting is not None
     with open(path, "w", encoding="utf-8") as f:
@@ -208,12 +228,22 @@ def _write_csv(path, t, share, colors, cuts, lighting, zone_share, w, h) -> None
             f.write("\n".join(rows) + "\n")
 
 
-def _write_events(out, n_events, t, frames, k, colors, photo, zones):  # type: ignore[no-untyped-def]
+def _write_events(
+    out: Path,
+    n_events: int,
+    t: np.ndarray,
+    frames: int,
+    k: int,
+    colors: np.ndarray,
+    photo: np.ndarray,
+    zones: Sequence[str],
+) -> tuple[Path | None, list[tuple[str, tuple[int, ...]]]]:
     if n_events <= 0:
         return None, []
     snaps = out / "snapshots"
     snaps.mkdir(exist_ok=True)
-    lines, kept = [], []
+    lines: list[dict[str, object]] = []
+    kept: list[tuple[str, tuple[int, ...]]] = []
     scopes = ["frame", *zones]
     for e in range(n_events):
         start = int(frames * (e + 0.5) / (n_events + 1))
