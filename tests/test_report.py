@@ -322,8 +322,15 @@ def test_a_failed_write_leaves_no_report(
     monkeypatch.setattr("vidseg.report.report.os.replace", replace)
     out = tmp_path / "report.html"
     assert main(["report", str(analyzed.stats), "-o", str(out), "-q"]) == 1
-    # the figure folder had already been moved into place: it is taken back out
-    assert [p.name for p in tmp_path.iterdir()] in ([], ["report_files"])
+    assert list(tmp_path.iterdir()) == []  # the figure folder moved into place is gone too
+    # replacing a report: a failure puts the old one back as it was
+    monkeypatch.undo()
+    assert main(["report", str(analyzed.stats), "-o", str(out), "-q"]) == 0
+    before = sorted(p.name for p in out.with_name("report_files").iterdir())
+    monkeypatch.setattr("vidseg.report.report.os.replace", replace)
+    assert main(["report", str(analyzed.stats), "-o", str(out), "--overwrite", "-q"]) == 1
+    assert sorted(p.name for p in out.with_name("report_files").iterdir()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report_files"]
 
 
 def test_events_next_to_the_stats_are_used_and_logged(

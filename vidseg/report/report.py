@@ -347,9 +347,14 @@ def _safe(name: str) -> str:
 
 
 def _write(output: Path, files_dir: Path, page: str, files: dict[str, bytes]) -> None:
-    """Write the folder, then the page, each under a temporary name first."""
+    """Write the folder, then the page, each under a temporary name first.
+
+    On any failure (or Ctrl-C) nothing new is left and a replaced folder is put back.
+    """
     parent = output.parent
-    staging = old = None
+    staging: Path | None = None
+    old: Path | None = None
+    moved = done = False
     page_tmp = output.with_name(f"{output.stem}.partial{output.suffix}")
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{files_dir.name}.", dir=parent))
@@ -360,15 +365,19 @@ def _write(output: Path, files_dir: Path, page: str, files: dict[str, bytes]) ->
             old = Path(tempfile.mkdtemp(prefix=f".{files_dir.name}.old.", dir=parent))
             os.replace(files_dir, old / files_dir.name)
         os.replace(staging, files_dir)
-        staging = None
+        moved = True
         os.replace(page_tmp, output)
+        done = True
     except OSError as exc:
-        page_tmp.unlink(missing_ok=True)
-        if old is not None and not files_dir.exists():  # put the previous report back
-            os.replace(old / files_dir.name, files_dir)
         raise SinkError(f"cannot write the report {str(output)!r}: {reason(exc)}") from None
     finally:
-        for leftover in (staging, old):
+        if not done:
+            page_tmp.unlink(missing_ok=True)
+            if moved:
+                shutil.rmtree(files_dir, ignore_errors=True)
+            if old is not None and (old / files_dir.name).exists():
+                os.replace(old / files_dir.name, files_dir)
+        for leftover in (None if moved else staging, old):
             if leftover is not None:
                 shutil.rmtree(leftover, ignore_errors=True)
     logger.info("wrote %s and %d files in %s/", output, len(files), files_dir)
