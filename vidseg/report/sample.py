@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -105,7 +106,7 @@ def write_sample_run(
 
     stats = out / f"stats.{fmt}"
     writer = _write_csv if fmt == "csv" else _write_ndjson
-    writer(stats, t, share, colors, cuts, None if plain else lighting, zone_share, w, h)
+    writer(stats, _Series(t, share, colors, cuts, None if plain else lighting, zone_share, w, h))
     if plain:
         return SampleRun(stats, None, None, share, {}, colors, [])
     maps_file = None
@@ -130,6 +131,24 @@ def write_sample_run(
     return SampleRun(stats, events_file, maps_file, share, zone_share, colors, event_zones)
 
 
+@dataclass(frozen=True)
+class _Series:
+    """What a stats writer writes (``lighting`` None: convert's plain format)."""
+
+    t: np.ndarray
+    share: np.ndarray
+    colors: np.ndarray
+    cuts: np.ndarray
+    lighting: np.ndarray | None
+    zone_share: dict[str, np.ndarray]
+    w: int
+    h: int
+
+    def unpack(self) -> tuple[Any, ...]:
+        """The fields in order, not copied (``dataclasses.astuple`` deep-copies)."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+
 def _zone_box(i: int, w: int, h: int) -> tuple[int, int, int, int]:
     x0 = (w // 8 + i * w // 3) % max(w - w // 4, 1)
     return x0, h // 4, x0 + w // 4, h // 4 + h // 2
@@ -140,17 +159,8 @@ def _hex(bgr: np.ndarray) -> str:
     return f"#{r:02X}{g:02X}{b:02X}"
 
 
-def _write_ndjson(
-    path: Path,
-    t: np.ndarray,
-    share: np.ndarray,
-    colors: np.ndarray,
-    cuts: np.ndarray,
-    lighting: np.ndarray | None,
-    zone_share: dict[str, np.ndarray],
-    w: int,
-    h: int,
-) -> None:
+def _write_ndjson(path: Path, run: _Series) -> None:
+    t, share, colors, cuts, lighting, zone_share, w, h = run.unpack()
     n, k = share.shape
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
@@ -192,17 +202,8 @@ def _write_ndjson(
             f.write(json.dumps(rec, separators=(",", ":")) + "\n")
 
 
-def _write_csv(
-    path: Path,
-    t: np.ndarray,
-    share: np.ndarray,
-    colors: np.ndarray,
-    cuts: np.ndarray,
-    lighting: np.ndarray | None,
-    zone_share: dict[str, np.ndarray],
-    w: int,
-    h: int,
-) -> None:
+def _write_csv(path: Path, run: _Series) -> None:
+    t, share, colors, cuts, lighting, zone_share, w, h = run.unpack()
     n, k = share.shape
     analyze = lighting is not None
     with open(path, "w", encoding="utf-8") as f:
