@@ -64,6 +64,12 @@ def analyzed(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
 
 
 @pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
+    """A cheap run (no maps, one event) for tests about files and processes, not pictures."""
+    return write_sample_run(tmp_path_factory.mktemp("tiny"), frames=30, events=1, maps=False)
+
+
+@pytest.fixture(scope="module")
 def report(analyzed: SampleRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report") / "report.html"
     assert main(["report", str(analyzed.stats), "-o", str(out), "-q"]) == 0
@@ -299,18 +305,18 @@ def test_bad_input_is_one_line_and_leaves_nothing(
     assert list(out.iterdir()) == []
 
 
-def test_existing_report_needs_overwrite(analyzed: SampleRun, tmp_path: Path) -> None:
+def test_existing_report_needs_overwrite(tiny: SampleRun, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     out.write_text("keep me")
-    assert main(["report", str(analyzed.stats), "-o", str(out), "-q"]) == 2
+    assert main(["report", str(tiny.stats), "-o", str(out), "-q"]) == 2
     assert out.read_text() == "keep me"
-    assert main(["report", str(analyzed.stats), "-o", str(out), "--overwrite", "-q"]) == 0
+    assert main(["report", str(tiny.stats), "-o", str(out), "--overwrite", "-q"]) == 0
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report_files"]
 
 
 def test_a_failed_write_leaves_no_report(
-    analyzed: SampleRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny: SampleRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_replace = os.replace
 
@@ -321,23 +327,23 @@ def test_a_failed_write_leaves_no_report(
 
     monkeypatch.setattr("vidseg.report.report.os.replace", replace)
     out = tmp_path / "report.html"
-    assert main(["report", str(analyzed.stats), "-o", str(out), "-q"]) == 1
+    assert main(["report", str(tiny.stats), "-o", str(out), "-q"]) == 1
     assert list(tmp_path.iterdir()) == []  # the figure folder moved into place is gone too
     # replacing a report: a failure puts the old one back as it was
     monkeypatch.undo()
-    assert main(["report", str(analyzed.stats), "-o", str(out), "-q"]) == 0
+    assert main(["report", str(tiny.stats), "-o", str(out), "-q"]) == 0
     before = sorted(p.name for p in out.with_name("report_files").iterdir())
     monkeypatch.setattr("vidseg.report.report.os.replace", replace)
-    assert main(["report", str(analyzed.stats), "-o", str(out), "--overwrite", "-q"]) == 1
+    assert main(["report", str(tiny.stats), "-o", str(out), "--overwrite", "-q"]) == 1
     assert sorted(p.name for p in out.with_name("report_files").iterdir()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report_files"]
 
 
 def test_events_next_to_the_stats_are_used_and_logged(
-    analyzed: SampleRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny: SampleRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "r.html"
-    assert main(["report", str(analyzed.stats), "-o", str(out)]) == 0
+    assert main(["report", str(tiny.stats), "-o", str(out)]) == 0
     assert "using the events file next to the stats file" in capsys.readouterr().err
 
 
@@ -352,11 +358,11 @@ def test_missing_snapshot_is_noted(analyzed: SampleRun, tmp_path: Path) -> None:
     assert "missing: e2.jpg" in page and "Snapshot images missing for event(s) e2" in page
 
 
-def test_real_process_and_no_pyplot(analyzed: SampleRun, tmp_path: Path) -> None:
+def test_real_process_and_no_pyplot(tiny: SampleRun, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     code = (
         "import sys; from vidseg.cli import main; "
-        f"rc = main(['report', {str(analyzed.stats)!r}, '-o', {str(out)!r}, '-q']); "
+        f"rc = main(['report', {str(tiny.stats)!r}, '-o', {str(out)!r}, '-q']); "
         "print(rc, 'matplotlib.pyplot' in sys.modules)"
     )
     done = subprocess.run(

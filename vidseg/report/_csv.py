@@ -18,7 +18,7 @@ from .load import StatsFormatError, StatsSeries
 __all__ = ["parse_csv"]
 
 _NUMERIC = ("frame", "time_s", "cluster", "area_share", "b", "g", "r")
-_TRUE = {"true", "1", "yes"}
+_TRUE = ("True", "true", "TRUE", "1")
 
 
 def parse_csv(data: bytes, path: Path) -> StatsSeries:
@@ -39,7 +39,7 @@ def parse_csv(data: bytes, path: Path) -> StatsSeries:
             f"header of vidseg convert --stats or vidseg analyze"
         )
     rows = data.count(b"\n") - 1
-    if rows <= 0 or not data[header_end:].strip():
+    if rows <= 0 or data[header_end:].isspace():
         raise StatsFormatError(f"stats file {str(path)!r} holds no frames; was the run empty?")
     text_cols = [c for c in ("scene_cut", "zone", "share_of_zone", "lighting") if c in columns]
     num = _loadtxt(path, rows, [columns[c] for c in _NUMERIC], np.float64)
@@ -130,4 +130,7 @@ def _floats(values: np.ndarray, path: Path, name: str) -> np.ndarray:
 
 
 def _bools(values: np.ndarray) -> np.ndarray:
-    return np.array([str(v).strip().lower() in _TRUE for v in values.tolist()], bool)
+    out = np.zeros(len(values), bool)
+    for word in _TRUE:  # elementwise compares in C, not a Python call per cell
+        out |= values == word
+    return out

@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
 
 from .events import Event
 from .maps import Maps
@@ -38,6 +38,7 @@ _EVENT = "#3b6fd8"
 _OPEN = "#d8563b"
 _LIGHT = "#f2a900"
 _MAX_LABELS = 40
+_CLOCK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
 
 
 def clock(seconds: float) -> str:
@@ -60,7 +61,7 @@ def _figure(height_in: float, width_in: float = WIDTH_IN, *, timeline: bool = Fa
         fig = Figure(figsize=(width_in, height_in), dpi=DPI)
         fig.subplots_adjust(
             left=0.75 / width_in,
-            right=1 - 1.45 / width_in,
+            right=1 - 1.6 / width_in,
             bottom=0.55 / height_in,
             top=1 - 0.32 / height_in,
             hspace=0.08,
@@ -80,7 +81,11 @@ def _rgb(colors_bgr: np.ndarray) -> np.ndarray:
 
 
 def _time_axis(ax: Axes, t0: float, t1: float) -> None:
-    ax.set_xlim(t0, t1 if t1 > t0 else t0 + 1.0)
+    """x from ``t0`` to ``t1`` s, ticks on round clock steps (10 s, 5 min, ...)."""
+    t1 = t1 if t1 > t0 else t0 + 1.0
+    ax.set_xlim(t0, t1)
+    step = next((s for s in _CLOCK_STEPS if (t1 - t0) / s <= 10), _CLOCK_STEPS[-1])
+    ax.xaxis.set_major_locator(MultipleLocator(step))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: clock(v)))
     ax.set_xlabel("time (h:mm:ss)" if t1 >= 3600 else "time (m:ss)", color=_INK)
 

@@ -358,6 +358,7 @@ def _write(output: Path, files_dir: Path, page: str, files: dict[str, bytes]) ->
     page_tmp = output.with_name(f"{output.stem}.partial{output.suffix}")
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{files_dir.name}.", dir=parent))
+        staging.chmod(0o755)  # mkdtemp makes it private; the figures are for sharing
         for name, data in files.items():
             (staging / name).write_bytes(data)
         page_tmp.write_text(page, encoding="utf-8")
