@@ -38,7 +38,27 @@ _EVENT = "#3b6fd8"
 _OPEN = "#d8563b"
 _LIGHT = "#f2a900"
 _MAX_LABELS = 40
-_CLOCK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+_CLOCK_STEPS = (
+    0.1,
+    0.2,
+    0.5,
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+)
 
 
 def clock(seconds: float) -> str:
@@ -86,7 +106,10 @@ def _time_axis(ax: Axes, t0: float, t1: float) -> None:
     ax.set_xlim(t0, t1)
     step = next((s for s in _CLOCK_STEPS if (t1 - t0) / s <= 10), _CLOCK_STEPS[-1])
     ax.xaxis.set_major_locator(MultipleLocator(step))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: clock(v)))
+    if step < 1:  # a clip of a few seconds: tenths on the ticks
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v // 60:.0f}:{v % 60:04.1f}"))
+    else:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: clock(v)))
     ax.set_xlabel("time (h:mm:ss)" if t1 >= 3600 else "time (m:ss)", color=_INK)
 
 
