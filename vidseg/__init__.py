@@ -34,6 +34,7 @@ def __getattr__(name: str) -> Any:
         return getattr(engine, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "ClosedError",
     "Config",
