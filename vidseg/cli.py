@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("config", help="print the default configuration (config.yaml)")
     _add_serve(sub)
+    _add_report(sub)
     return parser
 
 
@@ -205,6 +206,50 @@ def _run_serve(args: argparse.Namespace, cfg: Config) -> int:
             stop=stop,
         )
     return 128 + received[0] if received else 0
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    report = sub.add_parser(
+        "report",
+        help="write a self-contained HTML report of a run's statistics, maps and events",
+        description="Write one HTML file (figures embedded, opens offline) plus its PNGs in "
+        "<name>_files/ from STATS (the .csv / .ndjson of vidseg convert --stats or vidseg "
+        "analyze); STATS's maps (<stem>.maps.npz) are drawn when present.",
+    )
+    report.add_argument("stats", type=Path, metavar="STATS", help="stats file (.csv, .ndjson)")
+    report.add_argument(
+        "--events",
+        type=Path,
+        metavar="FILE",
+        help="events file (default: events.ndjson next to STATS, if there is one)",
+    )
+    report.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="HTML", help="report page (.html)"
+    )
+    report.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    report.add_argument("-v", "--verbose", action="count", default=0, help="debug log output")
+    report.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    # Imported here so `vidseg --help` does not load matplotlib.
+    from .report import find_events, make_report
+
+    events = args.events
+    if events is None:
+        events = find_events(args.stats)
+        if events is not None:
+            log.info("using the events file next to the stats file: %s", events)
+    summary = make_report(args.stats, events=events, output=args.output, overwrite=args.overwrite)
+    log.info(
+        "report: %d frames, %d events, %d figures -> %s (%.1f s)",
+        summary.frames,
+        summary.events,
+        len(summary.files),
+        summary.html,
+        summary.seconds,
+    )
+    return 0
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -304,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "config":
                 sys.stdout.write(render_defaults())
                 return 0
+            if args.command == "report":
+                return _run_report(args)
             cfg = _config(args)
             if args.command == "serve":
                 return _run_serve(args, cfg)
