@@ -16,12 +16,15 @@ import numpy as np
 from tqdm import tqdm
 
 from ..config import Config
+from ..control import RunControl
 from ..engine import Segmenter
 from ..frames import FrameResult
 from ..io.data_sinks import stats_sink
+from ..io.display import Screen
 from ..io.labels_sink import LabelsSink
 from ..io.sources import open_source
 from ..io.video_sink import VideoFileSink
+from ..io.window_sink import WindowSink
 from ..pipeline import RunSummary, Sink, run
 
 __all__ = ["AreaSummarySink", "convert"]
@@ -75,12 +78,16 @@ def convert(
     overwrite: bool = False,
     stop: threading.Event | None = None,
     demo_summary: bool = False,
+    window: Screen | None = None,
+    snapshots: Path = Path("."),
 ) -> RunSummary:
     """Segment ``source_spec`` into the video ``output`` (and optional stats / label maps).
 
     Every output is checked (directory writable, not existing unless
     ``overwrite``, encoder available) before the input is opened, so bad
-    arguments cost no work.
+    arguments cost no work.  ``window`` (the screen, from
+    :func:`~vidseg.io.display.check_display`) also shows the run in a window
+    whose keys steer it; ``s`` writes snapshots into ``snapshots``.
 
     Raises
     ------
@@ -107,6 +114,10 @@ def convert(
         sinks.append(LabelsSink(labels, fmt=labels_format, overwrite=overwrite))
     areas = AreaSummarySink()
     sinks.append(areas)
+    control = None
+    if window is not None:  # --preview: watch (and steer) while writing
+        control = RunControl(n_clusters=cfg.engine.n_clusters, view=out.view)
+        sinks.append(WindowSink(control, screen=window, snapshots=snapshots, stop=stop))
 
     source = open_source(
         source_spec,
@@ -153,6 +164,7 @@ def convert(
             live_pacing=cfg.run.live_pacing,
             stop=stop,
             on_frame=progress,
+            control=control,
         )
     finally:
         bar.close()
