@@ -22,6 +22,10 @@ ldconfig -p 2>/dev/null | grep -q 'libglib-2.0.so.0' || missing+=(libglib2.0-0)
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ "${EXTRAS:-}" = "test" ]; then
     command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+    # The preview window's tests: a virtual X server, keys, Xlib (ctypes).
+    command -v Xvfb >/dev/null || missing+=(xvfb)
+    command -v xdotool >/dev/null || missing+=(xdotool)
+    ldconfig -p 2>/dev/null | grep -q 'libX11.so.6' || missing+=(libx11-6)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
