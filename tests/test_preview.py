@@ -14,7 +14,17 @@ import cv2
 import numpy as np
 import pytest
 from media import write_clip
-from xwin import HEIGHT, WIDTH, close_window, find_window, key, screenshot, wait_for, xvfb
+from xwin import (
+    HEIGHT,
+    WIDTH,
+    close_window,
+    find_window,
+    key,
+    screenshot,
+    wait_for,
+    window_size,
+    xvfb,
+)
 
 from vidseg.errors import DisplayError
 from vidseg.io.demo import sample_photo
@@ -85,6 +95,7 @@ def test_keys_change_k_view_snapshot_and_quit(
     )
     try:
         wid = find_window(display, "vidseg: ")
+        wait_for(lambda: window_size(display, wid) == (480, 320))  # Qt maps, then sizes
         first = _snapshot(display, wid, snaps)
         assert first["n_clusters"] == 8 and first["view"] == "recolor"
         stem = first["stem"]
@@ -130,13 +141,24 @@ def test_keys_change_k_view_snapshot_and_quit(
     assert "k 8 -> 9" in log and "quit from the window" in log
 
 
-def test_closing_the_window_quits_with_0(display: str, still_clip: Path, tmp_path: Path) -> None:
-    proc = _start(display, "preview", str(still_clip), "--loop", cwd=tmp_path)
+def test_large_frames_fit_the_screen_and_closing_quits(display: str, tmp_path: Path) -> None:
+    photo = cv2.resize(sample_photo("china.jpg"), (1600, 1000), interpolation=cv2.INTER_AREA)
+    clip = write_clip(tmp_path / "big.mp4", [photo] * 10)
+    snaps = tmp_path / "snaps"
+    snaps.mkdir()
+    proc = _start(display, "preview", str(clip), "--loop", "--snapshots", str(snaps), cwd=tmp_path)
     try:
         wid = find_window(display, "vidseg: ")
-        w, h = 480, 320
-        assert screenshot(display, wid).shape == (h, w, 3)
-        close_window(display, wid)
+        # Shown at most 90% of the 1280x720 screen, aspect kept ...
+        factor = min(0.9 * WIDTH / 1600, 0.9 * HEIGHT / 1000)
+        fitted = (round(1600 * factor), round(1000 * factor))
+        wait_for(lambda: window_size(display, wid) == fitted)  # Qt maps, then sizes
+        assert screenshot(display, wid).shape == (fitted[1], fitted[0], 3)
+        # ... while snapshots and statistics keep the full size.
+        record = _snapshot(display, wid, snaps)
+        assert (record["width"], record["height"]) == (1600, 1000)
+        assert cv2.imread(f"{record['stem']}-original.png").shape == (1000, 1600, 3)
+        close_window(display, wid)  # what a window manager's close button sends
         assert _finish(proc) == 0
     finally:
         if proc.poll() is None:
