@@ -186,6 +186,18 @@ def test_missing_camera_exits_1_suggesting_the_demo(display: str, tmp_path: Path
     assert len(lines) == 1 and "vidseg preview demo" in lines[0], lines
 
 
+def test_a_file_plays_to_its_end_and_exits_0(
+    display: str, still_clip: Path, tmp_path: Path
+) -> None:
+    stats = tmp_path / "s.csv"
+    proc = _start(
+        display, "preview", str(still_clip), "--fast", "--stats", str(stats), cwd=tmp_path
+    )
+    assert _finish(proc) == 0
+    assert "25 frames shown" in (tmp_path / "stderr.txt").read_text()
+    assert stats.read_text().count("\n") == 1 + 25 * 8  # every frame, full statistics
+
+
 def test_convert_preview_writes_and_shows(display: str, still_clip: Path, tmp_path: Path) -> None:
     proc = _start(display, "convert", str(still_clip), "out.mp4", "--preview", cwd=tmp_path)
     assert _finish(proc) == 0
