@@ -265,9 +265,9 @@ class WindowSink:
         self._message = (text, time.monotonic() + _MESSAGE_S)
 
     def _handle(self, key: int) -> None:
-        if key == -1:
+        if not 0 < key < 0x10000:  # none, or a special key (arrows, media keys)
             return
-        char = chr(key & 0xFF).lower() if key & 0xFF else ""
+        char = chr(key).lower()
         control = self.control
         if char in ("+", "="):
             control.change_n_clusters(+1)
