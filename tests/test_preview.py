@@ -134,6 +134,9 @@ def test_keys_change_k_view_snapshot_and_quit(
             raise AssertionError(
                 f"palette share {shares[-5:]}; see {tmp_path}/window.png"
             ) from None
+        # Pause, then quit while paused: the held frame does not keep the run alive.
+        key(display, wid, "space")
+        wait_for(lambda: "paused" in (tmp_path / "stderr.txt").read_text())
         key(display, wid, "q")
         assert _finish(proc) == 0
     finally:
