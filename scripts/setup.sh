@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up vidseg on a fresh Debian machine: system libraries, a virtualenv, the package.
 # Sourced by demo.sh and test.sh.  VENV (default .venv) picks the environment;
-# EXTRAS=test adds the test tools and the system programs the tests use (ffmpeg).
+# EXTRAS=test adds the test tools and the system programs the tests use (ffmpeg, chromium).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
@@ -22,6 +22,8 @@ ldconfig -p 2>/dev/null | grep -q 'libglib-2.0.so.0' || missing+=(libglib2.0-0)
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ "${EXTRAS:-}" = "test" ]; then
     command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+    # The web page's tests drive Debian's Chromium with Playwright (no browser download).
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
     # The preview window's tests: a virtual X server, keys, Xlib (ctypes).
     command -v Xvfb >/dev/null || missing+=(xvfb)
     command -v xdotool >/dev/null || missing+=(xdotool)

@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("input", help="video file, camera index, stream URL, images, or demo")
     convert.add_argument("output", type=Path, help="output video (.mp4 .mkv .mov .webm .avi)")
     common(convert)
+    _add_serve_flags(convert)
     _add_window_flags(convert, watch=True)
 
     demo = sub.add_parser(
@@ -127,8 +128,72 @@ def build_parser() -> argparse.ArgumentParser:
     common(demo)
 
     sub.add_parser("config", help="print the default configuration (config.yaml)")
+    _add_serve(sub)
     _add_preview(sub, common)
     return parser
+
+
+def _add_serve_flags(p: argparse.ArgumentParser) -> None:
+    """``--serve [HOST:]PORT`` and ``--token``: show the run on the web page while it goes."""
+    p.add_argument(
+        "--serve",
+        metavar="[HOST:]PORT",
+        help="show the run on a web page with live controls (host default 127.0.0.1)",
+    )
+    p.add_argument(
+        "--token",
+        help="access token of the web page; required (generated and printed once when "
+        "not given) for any host other than 127.0.0.1, ::1 or localhost",
+    )
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="show a live segmentation on a web page (streams, chart, controls, metrics)",
+        description="Segment SOURCE live and serve a page with the original and segmented "
+        "streams, a chart of the cluster areas, the palette and live controls, plus "
+        "/stats, /events, /metrics and /healthz.  Files play at their own frame rate.",
+    )
+    serve.add_argument(
+        "source",
+        nargs="?",
+        default="0",
+        help="camera index (default 0), stream URL, video file, images, or demo",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="TCP port (default: 8080)")
+    serve.add_argument(
+        "--token",
+        help="access token; required (generated and printed once when not given) for "
+        "any host other than 127.0.0.1, ::1 or localhost",
+    )
+    serve.add_argument("--loop", action="store_true", help="play a file again at its end")
+    serve.add_argument("-v", "--verbose", action="count", default=0, help="debug log output")
+    serve.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+    serve.add_argument("--config", type=Path, help="YAML config file (see config.yaml)")
+    _add_config_flags(serve)
+
+
+def _run_serve(args: argparse.Namespace, cfg: Config) -> int:
+    import cv2
+
+    from .apps.serve import serve
+
+    cv2.setNumThreads(1)  # the runner's and the server's threads share the cores
+    stop = threading.Event()
+    received: list[int] = []
+    with _signals_stop(stop, received):
+        serve(
+            args.source,
+            cfg,
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            loop=args.loop,
+            stop=stop,
+        )
+    return 128 + received[0] if received else 0
 
 
 def _add_window_flags(p: argparse.ArgumentParser, *, watch: bool) -> None:
@@ -280,6 +345,8 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
             overwrite=args.overwrite,
             stop=stop,
             demo_summary=args.command == "demo",
+            serve=getattr(args, "serve", None),
+            token=getattr(args, "token", None),
         )
     if received:
         signum = received[0]
@@ -302,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write(render_defaults())
                 return 0
             cfg = _config(args)
+            if args.command == "serve":
+                return _run_serve(args, cfg)
             if args.command == "preview":
                 return _run_preview(args, cfg)
             return _convert(args, cfg, "demo" if args.command == "demo" else args.input)

@@ -78,6 +78,8 @@ def convert(
     overwrite: bool = False,
     stop: threading.Event | None = None,
     demo_summary: bool = False,
+    serve: str | None = None,
+    token: str | None = None,
     window: Screen | None = None,
     snapshots: Path = Path("."),
 ) -> RunSummary:
@@ -85,9 +87,10 @@ def convert(
 
     Every output is checked (directory writable, not existing unless
     ``overwrite``, encoder available) before the input is opened, so bad
-    arguments cost no work.  ``window`` (the screen, from
-    :func:`~vidseg.io.display.check_display`) also shows the run in a window
-    whose keys steer it; ``s`` writes snapshots into ``snapshots``.
+    arguments cost no work.  ``serve`` (``[HOST:]PORT``) shows the run on the
+    web page with live controls while it goes (``token`` as for ``vidseg serve``).
+    ``window`` (the screen, from :func:`~vidseg.io.display.check_display`) shows
+    the run in a window whose keys steer it; ``s`` writes snapshots into ``snapshots``.
 
     Raises
     ------
@@ -114,17 +117,30 @@ def convert(
         sinks.append(LabelsSink(labels, fmt=labels_format, overwrite=overwrite))
     areas = AreaSummarySink()
     sinks.append(areas)
-    control = None
-    if window is not None:  # --preview: watch (and steer) while writing
+    control = web = None
+    if serve is not None or window is not None:
         control = RunControl(n_clusters=cfg.engine.n_clusters, view=out.view)
+    if serve is not None:
+        from .serve import parse_serve_address, web_sink
+
+        assert control is not None
+        web = web_sink(*parse_serve_address(serve), token, control)
+        sinks.append(web)
+    if window is not None:  # --preview: watch (and steer) while writing
+        assert control is not None
         sinks.append(WindowSink(control, screen=window, snapshots=snapshots, stop=stop))
 
-    source = open_source(
-        source_spec,
-        reconnect_attempts=cfg.run.reconnect_attempts,
-        reconnect_backoff=cfg.run.reconnect_backoff,
-        audio=out.keep_audio,
-    )
+    try:
+        source = open_source(
+            source_spec,
+            reconnect_attempts=cfg.run.reconnect_attempts,
+            reconnect_backoff=cfg.run.reconnect_backoff,
+            audio=out.keep_audio,
+        )
+    except BaseException:
+        if web is not None:
+            web.abort()
+        raise
     info = source.info
     log.info(
         "input %s: %dx%d at %.3g fps%s",
@@ -151,6 +167,8 @@ def convert(
         bar.update(1)
         if info.live:
             bar.set_postfix(dropped=summary.dropped, refresh=False)
+        if web is not None:
+            web.on_frame(result, summary)
 
     try:
         summary = run(
