@@ -24,6 +24,10 @@ if [ "${EXTRAS:-}" = "test" ]; then
     command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
     # The web page's tests drive Debian's Chromium with Playwright (no browser download).
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    # The preview window's tests: a virtual X server, keys, Xlib (ctypes).
+    command -v Xvfb >/dev/null || missing+=(xvfb)
+    command -v xdotool >/dev/null || missing+=(xdotool)
+    ldconfig -p 2>/dev/null | grep -q 'libX11.so.6' || missing+=(libx11-6)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"

@@ -13,14 +13,14 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
 from . import __version__
 from .config import Config, field_specs, load_config, render_defaults
-from .errors import ConfigError, EncoderNotFoundError, VidsegError
+from .errors import ConfigError, DisplayError, EncoderNotFoundError, VidsegError
 
 __all__ = ["build_parser", "main"]
 
@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("output", type=Path, help="output video (.mp4 .mkv .mov .webm .avi)")
     common(convert)
     _add_serve_flags(convert)
+    _add_window_flags(convert, watch=True)
 
     demo = sub.add_parser(
         "demo",
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("config", help="print the default configuration (config.yaml)")
     _add_serve(sub)
     _add_report(sub)
+    _add_preview(sub, common)
     return parser
 
 
@@ -249,6 +251,75 @@ def _run_report(args: argparse.Namespace) -> int:
         summary.html,
         summary.seconds,
     )
+
+
+def _add_window_flags(p: argparse.ArgumentParser, *, watch: bool) -> None:
+    """The preview window's flags; ``watch`` adds ``--preview`` (commands that write files)."""
+    if watch:
+        p.add_argument(
+            "--preview",
+            action="store_true",
+            help="watch in a window while writing (keys as in `vidseg preview`)",
+        )
+    p.add_argument(
+        "--snapshots",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="where the s key writes snapshots (default: current directory)",
+    )
+
+
+def _add_preview(
+    sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    p = sub.add_parser(
+        "preview",
+        help="watch a camera, file or stream segmented live in a window",
+        description="Show SOURCE segmented in real time in a window. Keys: + / - k, "
+        "v view, space pause, s snapshot, r re-seed, i display, h keys, q / Esc quit. "
+        "Needs a display; without one use `vidseg serve`.",
+    )
+    p.add_argument(
+        "source",
+        nargs="?",
+        default="0",
+        help="anything convert takes: camera index, file, stream URL, images, demo (default: 0)",
+    )
+    p.add_argument("--fast", action="store_true", help="play files as fast as possible")
+    p.add_argument("--loop", action="store_true", help="play a file over and over")
+    common(p)
+    _add_window_flags(p, watch=False)
+
+
+def _run_preview(args: argparse.Namespace, cfg: Config) -> int:
+    from .io.display import check_display
+
+    screen = check_display()  # before any window: without X the first imshow aborts
+    import cv2
+
+    from .apps.preview import preview
+
+    cv2.setNumThreads(1)
+    stop = threading.Event()
+    received: list[int] = []
+    with _signals_stop(stop, received):
+        preview(
+            args.source,
+            cfg,
+            screen=screen,
+            fast=args.fast,
+            loop=args.loop,
+            snapshots=args.snapshots,
+            stats=args.stats,
+            labels=args.labels,
+            labels_format=args.labels_format,
+            overwrite=args.overwrite,
+            stop=stop,
+        )
+    if received:
+        log.warning("stopped by %s", signal.Signals(received[0]).name)
+        return 128 + received[0]
     return 0
 
 
@@ -311,6 +382,11 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
     from .apps.convert import convert
 
     cv2.setNumThreads(1)  # the runner's threads already keep both cores busy
+    window = None
+    if getattr(args, "preview", False):
+        from .io.display import check_display
+
+        window = check_display()  # before any window: without X the first imshow aborts
     stop = threading.Event()
     received: list[int] = []
     with _signals_stop(stop, received):
@@ -318,6 +394,8 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
             source_spec,
             args.output,
             cfg,
+            window=window,
+            snapshots=getattr(args, "snapshots", Path(".")),
             stats=args.stats,
             labels=args.labels,
             labels_format=args.labels_format,
@@ -354,8 +432,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             cfg = _config(args)
             if args.command == "serve":
                 return _run_serve(args, cfg)
+            if args.command == "preview":
+                return _run_preview(args, cfg)
             return _convert(args, cfg, "demo" if args.command == "demo" else args.input)
-        except (ConfigError, EncoderNotFoundError) as exc:
+        except (ConfigError, EncoderNotFoundError, DisplayError) as exc:
             print(f"vidseg: error: {exc}", file=sys.stderr)
             return 2
         except VidsegError as exc:

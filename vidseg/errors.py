@@ -9,6 +9,7 @@ builtin a caller would naturally catch::
     ├── SourceReadError(VidsegError, OSError)       input broke mid-stream (corrupt, unplugged)
     ├── SinkError(VidsegError, OSError)             output cannot be opened or written
     │   └── EncoderNotFoundError(SinkError)         asked-for codec is not available
+    ├── DisplayError(VidsegError, OSError)          no display for a window (use the web view)
     └── ClosedError(VidsegError, RuntimeError)      a source/sink used after close()
 
 Warnings:
@@ -21,6 +22,7 @@ from __future__ import annotations
 __all__ = [
     "ClosedError",
     "ConfigError",
+    "DisplayError",
     "EmptyClusterWarning",
     "EncoderNotFoundError",
     "SinkError",
@@ -53,6 +55,10 @@ class SinkError(VidsegError, OSError):
 
 class EncoderNotFoundError(SinkError):
     """The requested encoder is not available; the message lists those that are."""
+
+
+class DisplayError(VidsegError, OSError):
+    """No window can be opened: no X display reachable, or OpenCV built without a GUI."""
 
 
 class ClosedError(VidsegError, RuntimeError):

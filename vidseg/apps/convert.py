@@ -22,9 +22,11 @@ from ..engine.palette_file import Palette
 from ..frames import FrameResult
 from ..io._partial import check_output_file
 from ..io.data_sinks import stats_sink
+from ..io.display import Screen
 from ..io.labels_sink import LabelsSink
 from ..io.sources import open_source
 from ..io.video_sink import VideoFileSink
+from ..io.window_sink import WindowSink
 from ..pipeline import RunSummary, Sink, run
 
 __all__ = ["AreaSummarySink", "convert", "segmenter_for"]
@@ -97,6 +99,8 @@ def convert(
     demo_summary: bool = False,
     serve: str | None = None,
     token: str | None = None,
+    window: Screen | None = None,
+    snapshots: Path = Path("."),
 ) -> RunSummary:
     """Segment ``source_spec`` into the video ``output`` (and optional stats / label maps).
 
@@ -106,6 +110,8 @@ def convert(
     ``save_palette`` receives the final palette whenever a frame was segmented
     (also after an interruption).  ``serve`` (``[HOST:]PORT``) shows the run on
     the web page with live controls while it goes (``token`` as for ``vidseg serve``).
+    ``window`` (the screen, from :func:`~vidseg.io.display.check_display`) shows
+    the run in a window whose keys steer it; ``s`` writes snapshots into ``snapshots``.
 
     Raises
     ------
@@ -136,12 +142,17 @@ def convert(
     areas = AreaSummarySink()
     sinks.append(areas)
     control = web = None
+    if serve is not None or window is not None:
+        control = RunControl(n_clusters=cfg.engine.n_clusters, view=out.view)
     if serve is not None:
         from .serve import parse_serve_address, web_sink
 
-        control = RunControl(n_clusters=cfg.engine.n_clusters, view=out.view)
+        assert control is not None
         web = web_sink(*parse_serve_address(serve), token, control)
         sinks.append(web)
+    if window is not None:  # --preview: watch (and steer) while writing
+        assert control is not None
+        sinks.append(WindowSink(control, screen=window, snapshots=snapshots, stop=stop))
 
     try:
         source = open_source(

@@ -24,6 +24,7 @@ from ._base import FrameSource, SourceBase
 from .file import VideoFileSource
 from .images import IMAGE_SUFFIXES, ArraySource, DemoSource, ImageSequenceSource
 from .live import STREAM_SCHEMES, CameraSource, LiveSource, NetworkSource
+from .loop import LoopSource
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -34,6 +35,7 @@ __all__ = [
     "FrameSource",
     "ImageSequenceSource",
     "LiveSource",
+    "LoopSource",
     "NetworkSource",
     "SourceBase",
     "VideoFileSource",

@@ -292,7 +292,14 @@ class CameraSource(LiveSource):
         )
 
     def _connect(self) -> None:
-        cap = cv2.VideoCapture(self.index)
+        # A missing camera makes every OpenCV backend print its own warnings;
+        # the one line below says it all, so they are silenced for the open.
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            cap = cv2.VideoCapture(self.index)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not cap.isOpened():
             cap.release()
             raise SourceOpenError(
