@@ -13,10 +13,11 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from . import __version__
 from .config import Config, field_specs, load_config, render_defaults
@@ -126,7 +127,53 @@ def build_parser() -> argparse.ArgumentParser:
     common(demo)
 
     sub.add_parser("config", help="print the default configuration (config.yaml)")
+    _add_analyze(sub, common)
     return parser
+
+
+def _add_analyze(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    analyze = sub.add_parser(
+        "analyze",
+        help="zone statistics, activity maps and events of a video, camera or stream",
+        description="Segment SOURCE without encoding video: per-zone statistics (zones "
+        "and masks in the config's analysis section), ownership and activity maps "
+        "(<stats stem>.maps.npz), events from the rules, and an optional report.",
+    )
+    analyze.add_argument("input", help="video file, camera index, stream URL, images, or demo")
+    common(analyze)
+    analyze.add_argument(
+        "--events",
+        type=Path,
+        metavar="FILE",
+        help="events file (NDJSON) when rules are configured (default: events.ndjson "
+        "next to the stats file, else in the working directory)",
+    )
+    analyze.add_argument(
+        "--report", type=Path, metavar="FILE", help="HTML report at the end (needs --stats)"
+    )
+
+
+def _run_analyze(args: argparse.Namespace, cfg: Config) -> int:
+    import cv2
+
+    from .apps.analyze import analyze
+
+    cv2.setNumThreads(1)  # the runner's threads already keep both cores busy
+    stop = threading.Event()
+    received: list[int] = []
+    with _signals_stop(stop, received):
+        summary = analyze(
+            args.input,
+            cfg,
+            stats=args.stats,
+            events=args.events,
+            report=args.report,
+            labels=args.labels,
+            labels_format=args.labels_format,
+            overwrite=args.overwrite,
+            stop=stop,
+        )
+    return _exit_code(received, summary.frames_out)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -181,6 +228,19 @@ def _signals_stop(stop: threading.Event, received: list[int]) -> Iterator[None]:
             signal.signal(s, h)
 
 
+def _exit_code(received: list[int], frames_out: int) -> int:
+    """0, or 128 + the signal that stopped the run (logged with what was kept)."""
+    if not received:
+        return 0
+    signum = received[0]
+    log.warning(
+        "stopped by %s after %d frames; partial outputs kept (see above)",
+        signal.Signals(signum).name,
+        frames_out,
+    )
+    return 128 + signum
+
+
 def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
     # Imported here so `vidseg --help` and `vidseg config` start fast.
     import cv2
@@ -202,15 +262,7 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
             stop=stop,
             demo_summary=args.command == "demo",
         )
-    if received:
-        signum = received[0]
-        log.warning(
-            "stopped by %s after %d frames; partial outputs kept (see above)",
-            signal.Signals(signum).name,
-            summary.frames_out,
-        )
-        return 128 + signum
-    return 0
+    return _exit_code(received, summary.frames_out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -223,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write(render_defaults())
                 return 0
             cfg = _config(args)
+            if args.command == "analyze":
+                return _run_analyze(args, cfg)
             return _convert(args, cfg, "demo" if args.command == "demo" else args.input)
         except (ConfigError, EncoderNotFoundError) as exc:
             print(f"vidseg: error: {exc}", file=sys.stderr)
