@@ -1,0 +1,192 @@
+"""`vidseg analyze` on a real clip: statistics per zone, maps, and bad configs refused up front."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.media import TRAFFIC, media
+from vidseg.analysis.config import parse_analysis
+from vidseg.analysis.zonestats import ZoneLayout
+from vidseg.cli import main
+
+CONFIG = """\
+engine:
+  n_clusters: 5
+analysis:
+  zones:
+    - name: door
+      units: relative
+      points: [[0.10, 0.20], [0.40, 0.20], [0.40, 0.60], [0.10, 0.60]]
+    - name: lane
+      units: pixels
+      points: [[50, 5], [600, 60], [300, 350]]
+  masks:
+    - units: pixels
+      points: [[0, 0], [200, 0], [200, 30], [0, 30]]
+"""
+ZONE = "    - name: {name}\n      units: {units}\n      points: {points}\n"
+
+
+def write_config(folder: Path, text: str) -> Path:
+    path = folder / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def layout_for(config: Path, width: int = 640, height: int = 360) -> ZoneLayout:
+    import yaml
+
+    raw = yaml.safe_load(config.read_text())["analysis"]
+    return ZoneLayout.build(parse_analysis(raw), width, height)
+
+
+def test_ndjson_zones_sum_to_one_and_equal_a_recount_of_the_label_maps(tmp_path: Path) -> None:
+    config = write_config(tmp_path, CONFIG)
+    stats, labels = tmp_path / "s.ndjson", tmp_path / "labels"
+    code = main(
+        [
+            "analyze",
+            str(media(TRAFFIC)),
+            "--config",
+            str(config),
+            "--stats",
+            str(stats),
+            "--labels",
+            str(labels),
+            "--labels-format",
+            "npz",
+            "--max-frames",
+            "12",
+            "-q",
+        ]
+    )
+    assert code == 0
+    records = [json.loads(line) for line in stats.read_text().splitlines()]
+    assert len(records) == 12
+    (chunk,) = labels.glob("labels_*.npz")
+    with np.load(chunk) as data:
+        label_maps = data["labels"]
+    layout = layout_for(config)
+    keep = ~layout.ignore
+    for rec, lab in zip(records, label_maps, strict=True):
+        assert set(rec) >= {"frame", "time_s", "width", "height", "scene_cut", "lighting"}
+        assert rec["lighting"] is False and list(rec["zones"]) == ["door", "lane"]
+        clusters = rec["clusters"]
+        np.testing.assert_allclose(sum(c["area_share"] for c in clusters), 1.0)
+        # frame-level numbers leave the masked pixels out
+        assert [c["pixels"] for c in clusters] == np.bincount(lab[keep], minlength=5).tolist()
+        for name, zone in rec["zones"].items():
+            where = layout.zone_masks[name] & keep
+            assert zone["area"] == where.sum()
+            assert zone["pixels"] == np.bincount(lab[where], minlength=5).tolist()
+            np.testing.assert_allclose(sum(zone["share"]), 1.0)
+            for j, box in enumerate(zone["bbox"]):
+                ys, xs = np.nonzero(where & (lab == j))
+                assert box == (
+                    [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else None
+                )
+    with np.load(tmp_path / "s.maps.npz") as maps:
+        assert maps["ownership"].shape == (360, 640)
+        assert (maps["ownership"][:30, :200] == 255).all()
+        assert maps["activity"].max() <= 1.0
+        assert maps["palette_bgr"].shape == (5, 3)
+        zones = json.loads(str(maps["zones_json"]))
+        assert [z["name"] for z in zones] == ["door", "lane"]
+        assert zones[0]["points"][0] == [64.0, 72.0]
+
+
+def test_csv_has_the_agreed_columns_and_every_zone_sums_to_one(tmp_path: Path) -> None:
+    config = write_config(tmp_path, CONFIG)
+    stats = tmp_path / "s.csv"
+    argv = ["analyze", str(media(TRAFFIC)), "--config", str(config), "--stats", str(stats)]
+    assert main([*argv, "--max-frames", "4", "-q"]) == 0
+    with stats.open() as f:
+        rows = list(csv.DictReader(f))
+    need = "frame,time_s,zone,cluster,pixels,share_of_zone,color_hex,lighting,scene_cut"
+    assert set(need.split(",")) <= set(rows[0])
+    assert {"area_share", "cx", "cy", "x0", "y0", "x1", "y1", "b", "g", "r"} <= set(rows[0])
+    assert len(rows) == 4 * 3 * 5
+    for frame in range(4):
+        for zone in ("frame", "door", "lane"):
+            sel = [r for r in rows if int(r["frame"]) == frame and r["zone"] == zone]
+            assert [int(r["cluster"]) for r in sel] == list(range(5))
+            np.testing.assert_allclose(sum(float(r["share_of_zone"]) for r in sel), 1.0)
+        frame_rows = [r for r in rows if int(r["frame"]) == frame and r["zone"] == "frame"]
+        assert sum(int(r["pixels"]) for r in frame_rows) == 640 * 360 - 200 * 30
+    # the same run again without --overwrite is refused before any work
+    assert main([*argv, "--max-frames", "4", "-q"]) == 1
+
+
+@pytest.mark.parametrize(
+    "analysis,message",
+    [
+        (
+            "  zones:\n"
+            + ZONE.format(name="door", units="pixels", points="[[0, 0], [700, 0], [0, 90]]"),
+            "analysis.zones[0] (door).points[1] [700, 0] is outside the 640x360 frame",
+        ),
+        (
+            "  zones:\n"
+            + ZONE.format(name="door", units="relative", points="[[0, 0], [1, 1], [1, 0], [0, 1]]"),
+            "analysis.zones[0] (door).points edges 1 and 3 cross (self-intersecting)",
+        ),
+        (
+            "  zones:\n" + ZONE.format(name="door", units="relative", points="[[0, 0], [1, 1]]"),
+            "has 2 points; a polygon needs at least 3",
+        ),
+        (
+            "  masks:\n    - points: [[0, 0], [1, 0], [1, 1]]\n",
+            "analysis.masks[0].units is missing; add units: relative",
+        ),
+        (
+            "  zones:\n"
+            + ZONE.format(name="door", units="inches", points="[[0, 0], [1, 0], [1, 1]]"),
+            "analysis.zones[0] (door).units 'inches' is unknown; add units: relative",
+        ),
+    ],
+)
+def test_bad_configuration_is_one_line_and_exit_2_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], analysis: str, message: str
+) -> None:
+    config = write_config(tmp_path, "analysis:\n" + analysis)
+    stats = tmp_path / "s.ndjson"
+    argv = ["analyze", str(media(TRAFFIC)), "--config", str(config), "--stats", str(stats)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("vidseg: error: ") and message in err
+    assert list(tmp_path.iterdir()) == [config]  # nothing written, not even a partial file
+
+
+def test_a_zone_outside_the_frame_fails_in_a_real_process(tmp_path: Path) -> None:
+    zone = ZONE.format(name="gate", units="pixels", points="[[10, 10], [100, 10], [100, 400]]")
+    config = write_config(tmp_path, "analysis:\n  zones:\n" + zone)
+    out = subprocess.run(
+        [sys.executable, "-m", "vidseg", "analyze", str(media(TRAFFIC)), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "vidseg: error: analysis.zones[0] (gate).points[2] [100, 400] is outside the 640x360 "
+        "frame; keep pixel points within 0..640 x 0..360 (or use units: relative)"
+    )
+
+
+def test_without_stats_analyze_still_runs_and_logs_the_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, CONFIG)
+    argv = ["analyze", str(media(TRAFFIC)), "--config", str(config), "--max-frames", "3"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "mean share of each cluster per zone" in err and "door" in err
+    assert list(tmp_path.iterdir()) == [config]
