@@ -17,7 +17,7 @@ ids         ``sum v_j`` over the ids ``change``: ``|value - b(value)|``;
 colour      ``v_j`` of the cluster   ``above`` / ``below``: the value itself
             nearest the colour this
             frame (CIE76 in Lab; 0
-            when none is within dE 40)
+            when none is within dE 30)
 ``any``     ``sum v_j`` over the     ``change``: the share of the zone that changed
             clusters that gained     colour: the earth mover's distance from the
             (``change``); the        baseline composition (median shares and colours)
@@ -66,7 +66,8 @@ __all__ = ["OpenEvent", "Reading", "RuleTracker", "Update"]
 
 _REPORT_GAIN = 0.1  # clusters gaining at least this share of the change are named in events
 _SAME_DE, _DIFFERENT_DE = 5.0, 25.0  # colour distances (CIE76) that count as same / different
-_MATCH_DE = 40.0  # a colour rule watches the nearest cluster only if it is this close (CIE76)
+_EPS_S = 1e-6  # stream times are sums of 1/fps: compare durations with this slack
+_MATCH_DE = 30.0  # a colour rule watches the nearest cluster only if it is this close (CIE76)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,7 +291,7 @@ class RuleTracker:
         left = q > rule.exit if below else q < rule.exit
         ev = self.event
         if ev is None:
-            if not entered or time_s < self._quiet_until:
+            if not entered or time_s < self._quiet_until - _EPS_S:
                 return Update(reading=reading)
             ev = self.event = OpenEvent(
                 rule=rule,
@@ -319,7 +320,7 @@ class RuleTracker:
                 ev.peak_time, ev.peak_frame = time_s, frame
                 ev.peak_value, ev.peak_quantity = reading.value, q
                 ev.peak_clusters = reading.clusters
-        if not self.active and time_s - ev.start_time >= rule.min_duration_s:
+        if not self.active and time_s - ev.start_time >= rule.min_duration_s - _EPS_S:
             self.active = True
             return Update("start", ev, peak=peak, reading=reading)
         return Update(None, ev, peak=peak, reading=reading)

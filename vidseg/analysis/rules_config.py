@@ -500,7 +500,8 @@ _EVENTS_YAML = """\
   #   - name: door-activity      # letters, digits, - and _
   #     zone: door               # a zone name, or "frame" for the whole frame
   #     clusters: any            # any, a list of ids such as [0, 3], or a colour "#c03020"
-  #                              # (the nearest cluster to it, each frame)
+  #                              # (the nearest cluster to it each frame, if within dE 30:
+  #                              # pick it off the segmented view)
   #     metric: share_of_zone    # share_of_zone, share_of_frame or pixels
   #     trigger: change          # change: |value - rolling baseline|; above / below: the value
   #                              # clusters: any -> change is the area that changed hands
