@@ -144,15 +144,16 @@ def test_maps_count_owners_and_changes_and_grow_with_k(tmp_path: Path) -> None:
     acc = MapAccumulator(w, h, ignore)
     assert acc.stride == 1
     image = np.zeros((h, w, 3), np.uint8)
-    maps = [rng.integers(0, 3, (h, w), dtype=np.uint8) for _ in range(5)]
-    maps.append(np.full((h, w), 4, np.uint8))  # k grows to 5 on the last frame
+    maps = [rng.integers(0, 3, (h, w), dtype=np.uint8) for _ in range(8)]
+    maps.append(np.full((h, w), 4, np.uint8))  # k grows to 5 on the last frame (counted)
     for i, labels in enumerate(maps):
-        acc.update(labels, image, np.zeros((3 if i < 5 else 5, 3), np.uint8))
+        acc.update(labels, image, np.zeros((3 if i < 8 else 5, 3), np.uint8))
     out = acc.arrays()
     stack = np.stack(maps)
     changes = (stack[1:] != stack[:-1]).sum(axis=0) / (len(maps) - 1)
     np.testing.assert_allclose(out["activity"][~ignore], changes[~ignore])
-    counts = np.stack([(stack == j).sum(axis=0) for j in range(5)], axis=2)
+    owners = stack[::4]  # ownership is counted every 4th frame
+    counts = np.stack([(owners == j).sum(axis=0) for j in range(5)], axis=2)
     owner = counts.argmax(axis=2)
     assert (out["ownership"][~ignore] == owner[~ignore]).all()
     assert (out["ownership"][ignore] == NO_OWNER).all() and (out["activity"][ignore] == 0).all()

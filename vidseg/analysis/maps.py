@@ -2,9 +2,10 @@
 
 :class:`MapAccumulator` samples each frame's labels on a grid (one pixel per
 ``stride`` x ``stride`` cell, ``stride`` chosen so the grid has about 100k
-cells: 4 at 720p, 2 at 640x360) and counts, per cell, how often each cluster
-owned it and how often its label changed from the previous frame.  That costs
-about a tenth of a full-frame pass.  :meth:`MapAccumulator.save` scales the
+cells: 4 at 720p, 2 at 640x360) and counts, per cell, how often its label
+changed from the previous frame (every frame) and which cluster owned it (every
+4th frame: ownership changes slowly, and the count planes are the costly part).
+That costs a fraction of a millisecond per 720p frame.  :meth:`MapAccumulator.save` scales the
 maps back to the frame size and writes them, with the last palette, a
 background image (the per-pixel median of up to 8 frames spread over the run)
 and the zones, to one ``.npz`` file (atomically).
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 NO_OWNER = 255  # ownership of masked pixels
 _GRID_CELLS = 100_000
 _BACKGROUND_FRAMES = 8
+_OWNER_EVERY = 4  # frames between ownership counts
+_BACKGROUND_EVERY = 8  # frames between background samples at first (the gap doubles when full)
 
 
 def maps_path(stats_path: Path) -> Path:
@@ -70,7 +73,7 @@ class MapAccumulator:
         self._ys = np.minimum(np.arange(gh) * self.stride + self.stride // 2, height - 1)
         self._xs = np.minimum(np.arange(gw) * self.stride + self.stride // 2, width - 1)
         self._background: list[np.ndarray] = []
-        self._every = 1
+        self._every = _BACKGROUND_EVERY
 
     def update(self, labels: np.ndarray, image: np.ndarray, palette_bgr: np.ndarray) -> None:
         """Add one frame: ``(H, W)`` uint8 labels, its BGR image and ``(k, 3)`` palette."""
@@ -79,7 +82,14 @@ class MapAccumulator:
             grow = k - self._owned.shape[2]
             self._owned = np.pad(self._owned, ((0, 0), (0, 0), (0, grow)))
         _grid_pass(
-            labels, self._ys, self._xs, self._prev, self._owned, self._changed, self.frames > 0
+            labels,
+            self._ys,
+            self._xs,
+            self._prev,
+            self._owned,
+            self._changed,
+            self.frames > 0,
+            self.frames % _OWNER_EVERY == 0,
         )
         self.palette_bgr = palette_bgr
         if self.frames % self._every == 0:
@@ -139,13 +149,14 @@ class MapAccumulator:
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _grid_pass(labels, ys, xs, prev, owned, changed, has_prev):  # pragma: no cover
-    """Count owners and label changes at the grid's sample pixels."""
+def _grid_pass(labels, ys, xs, prev, owned, changed, has_prev, count_owner):  # pragma: no cover
+    """Count label changes (and owners, when ``count_owner``) at the grid's sample pixels."""
     for gy in range(len(ys)):
         row = labels[ys[gy]]
         for gx in range(len(xs)):
             lbl = row[xs[gx]]
-            owned[gy, gx, lbl] += 1
+            if count_owner:
+                owned[gy, gx, lbl] += 1
             if has_prev and prev[gy, gx] != lbl:
                 changed[gy, gx] += 1
             prev[gy, gx] = lbl

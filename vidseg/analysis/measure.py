@@ -48,7 +48,7 @@ class ZoneMeasure:
         self.maps: MapAccumulator | None = None
         self.frames = 0
         self._share_sum: dict[str, np.ndarray] = {}
-        self._hex: list[str] = []
+        self._palette = np.zeros((0, 3), np.uint8)
 
     def __call__(self, result: FrameResult) -> None:
         """Measure one result (the run's ``measure`` hook)."""
@@ -82,7 +82,7 @@ class ZoneMeasure:
                     grown[: len(total)] = total
                 total = self._share_sum[name] = grown
             total[:k] += z.share
-        self._hex = result.stats.color_hex
+        self._palette = result.stats.colors_bgr
         self.frames += 1
 
     def mean_shares(self) -> dict[str, np.ndarray]:
@@ -100,7 +100,11 @@ class ZoneMeasure:
         lines = ["cluster  colour   " + "  ".join(f"{n:>{width}}" for n in names)]
         k = max(len(v) for v in means.values())
         for j in range(k):
-            colour = self._hex[j] if j < len(self._hex) else "-"
+            colour = (
+                "#{2:02X}{1:02X}{0:02X}".format(*self._palette[j])
+                if j < len(self._palette)
+                else "-"
+            )
             cells = "  ".join(
                 f"{100 * means[n][j]:>{width - 1}.1f}%" if j < len(means[n]) else " " * width
                 for n in names

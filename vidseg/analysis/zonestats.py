@@ -107,9 +107,8 @@ class ZoneLayout:
         # member[c, z]: combination c lies in zone z (zone 0 = the frame).
         member = np.ones((len(codes), 1 + len(zone_masks)), bool)
         member[:, 1:] = (codes[:, None] & bits[None, :]) != 0
-        self._member = member.T.astype(np.int64)
+        self._member = np.ascontiguousarray(member.T)  # (zones, combinations)
         self._runs = _runs(combo)
-        self._n_combos = len(codes)
 
     @classmethod
     def build(cls, cfg: AnalysisConfig, width: int, height: int) -> ZoneLayout:
@@ -136,34 +135,24 @@ class ZoneLayout:
 
     def measure(self, labels: np.ndarray, n_clusters: int) -> dict[str, ZoneStats]:
         """Statistics of every zone (and ``"frame"``) for one ``(H, W)`` uint8 label map."""
-        c, k = self._n_combos, n_clusters
-        counts = np.zeros((c, k), np.int64)
-        box = np.empty((c, k, 4), np.int32)
-        box[:, :, :2] = np.iinfo(np.int32).max
-        box[:, :, 2:] = -1
-        sums = np.zeros((c, k, 2), np.float64)
-        _zone_pass(labels, *self._runs, counts, box, sums, np.empty(k, np.int32))
-        zc = self._member @ counts  # (zones, k)
-        zs = np.einsum("zc,ckd->zkd", self._member, sums)
-        w1, h1 = max(self.width - 1, 1), max(self.height - 1, 1)
-        out = {}
-        for z, name in enumerate(self.names):
-            rows = self._member[z].astype(bool)
-            pixels = zc[z]
-            present = pixels > 0
-            zb = np.full((k, 4), -1, np.int32)
-            if rows.any():
-                sub = box[rows]
-                zb[:, :2] = sub[:, :, :2].min(axis=0)
-                zb[:, 2:] = sub[:, :, 2:].max(axis=0)
-                zb[~present] = -1
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cen = zs[z] / pixels[:, None] / np.array([w1, h1], np.float64)
-            cen[~present] = np.nan
-            out[name] = ZoneStats(
-                name=name, area=int(pixels.sum()), pixels=pixels, bbox=zb, centroids=cen
+        z, k = len(self.names), n_clusters
+        pixels = np.empty((z, k), np.int64)
+        bbox = np.empty((z, k, 4), np.int32)
+        centroids = np.empty((z, k, 2), np.float64)
+        flat = labels.reshape(-1)
+        # Whole 8-pixel words let a run of one label be skipped 8 pixels at a time.
+        words = flat.view(np.uint64) if flat.size % 8 == 0 else np.empty(0, np.uint64)
+        _measure(flat, words, self.width, *self._runs, self._member, k, pixels, bbox, centroids)
+        return {
+            name: ZoneStats(
+                name=name,
+                area=int(pixels[i].sum()),
+                pixels=pixels[i],
+                bbox=bbox[i],
+                centroids=centroids[i],
             )
-        return out
+            for i, name in enumerate(self.names)
+        }
 
 
 def _inside(
@@ -215,40 +204,84 @@ def _runs(combo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _zone_pass(
-    labels, row_ptr, run_x0, run_x1, run_combo, counts, box, sums, first
+def _measure(
+    flat, words, width, row_ptr, run_x0, run_x1, run_combo, member, k, pixels, bbox, centroids
+):  # pragma: no cover
+    """Counts, bounding boxes and centroids per zone: one pass, then combinations -> zones."""
+    n_combos = member.shape[1]
+    counts = np.zeros((n_combos, k), np.int64)
+    box = np.empty((n_combos, k, 4), np.int32)
+    box[:, :, :2] = np.iinfo(np.int32).max
+    box[:, :, 2:] = -1
+    sums = np.zeros((n_combos, k, 2), np.float64)
+    _runs_pass(flat, words, width, row_ptr, run_x0, run_x1, run_combo, counts, box, sums)
+    h = len(row_ptr) - 1
+    w1, h1 = max(width - 1, 1), max(h - 1, 1)
+    for z in range(member.shape[0]):
+        for j in range(k):
+            n = 0
+            sx = sy = 0.0
+            x0 = y0 = np.iinfo(np.int32).max
+            x1 = y1 = -1
+            for c in range(n_combos):
+                if member[z, c] and counts[c, j] > 0:
+                    n += counts[c, j]
+                    sx += sums[c, j, 0]
+                    sy += sums[c, j, 1]
+                    x0, y0 = min(x0, box[c, j, 0]), min(y0, box[c, j, 1])
+                    x1, y1 = max(x1, box[c, j, 2]), max(y1, box[c, j, 3])
+            pixels[z, j] = n
+            if n == 0:
+                bbox[z, j, :] = -1
+                centroids[z, j, :] = np.nan
+            else:
+                bbox[z, j, 0], bbox[z, j, 1], bbox[z, j, 2], bbox[z, j, 3] = x0, y0, x1, y1
+                centroids[z, j, 0] = sx / n / w1
+                centroids[z, j, 1] = sy / n / h1
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _runs_pass(
+    flat, words, width, row_ptr, run_x0, run_x1, run_combo, counts, box, sums
 ):  # pragma: no cover
     """Counts, bounding boxes and position sums per (combination, cluster)."""
-    h = labels.shape[0]
     k = counts.shape[1]
-    for y in range(h):
-        row = labels[y]
+    first = np.empty(k, np.int64)
+    use_words = len(words) > 0
+    ones = np.uint64(0x0101010101010101)
+    for y in range(len(row_ptr) - 1):
+        base = y * width
         for r in range(row_ptr[y], row_ptr[y + 1]):
             c = run_combo[r]
-            x1 = run_x1[r]
-            for j in range(k):
-                first[j] = -1
-            x = run_x0[r]
-            while x < x1:
-                lbl = row[x]
+            end = base + run_x1[r]
+            first[:] = -1
+            x = base + run_x0[r]
+            while x < end:  # one label-run per turn
+                lbl = flat[x]
                 s = x
                 x += 1
-                while x < x1 and row[x] == lbl:
+                if use_words:
+                    while x < end and (x & 7) != 0 and flat[x] == lbl:
+                        x += 1
+                    if (x & 7) == 0:
+                        pattern = np.uint64(lbl) * ones
+                        while x + 8 <= end and words[x >> 3] == pattern:
+                            x += 8
+                while x < end and flat[x] == lbl:
                     x += 1
                 n = x - s
+                xs = s - base
                 counts[c, lbl] += n
-                sums[c, lbl, 0] += 0.5 * (s + x - 1) * n
+                sums[c, lbl, 0] += (xs + 0.5 * (n - 1)) * n
                 sums[c, lbl, 1] += y * n
                 if first[lbl] < 0:
-                    first[lbl] = s
-                b = box[c, lbl]
-                if x > b[2]:
-                    b[2] = x
+                    first[lbl] = xs
+                if xs + n > box[c, lbl, 2]:
+                    box[c, lbl, 2] = xs + n
             for j in range(k):
                 if first[j] >= 0:
-                    b = box[c, j]
-                    if first[j] < b[0]:
-                        b[0] = first[j]
-                    if y < b[1]:
-                        b[1] = y
-                    b[3] = y + 1
+                    if first[j] < box[c, j, 0]:
+                        box[c, j, 0] = first[j]
+                    if y < box[c, j, 1]:
+                        box[c, j, 1] = y
+                    box[c, j, 3] = y + 1
