@@ -32,6 +32,11 @@ analysis:
       points: [[0, 0], [200, 0], [200, 30], [0, 30]]
 """
 ZONE = "    - name: {name}\n      units: {units}\n      points: {points}\n"
+RULES = (
+    "  zones:\n"
+    + ZONE.format(name="door", units="relative", points="[[0, 0], [1, 0], [1, 1]]")
+    + "  rules:\n    - name: r\n      zone: {zone}\n      clusters: {clusters}\n"
+)
 
 
 def write_config(folder: Path, text: str) -> Path:
@@ -150,6 +155,15 @@ def test_csv_has_the_agreed_columns_and_every_zone_sums_to_one(tmp_path: Path) -
             + ZONE.format(name="door", units="inches", points="[[0, 0], [1, 0], [1, 1]]"),
             "analysis.zones[0] (door).units 'inches' is unknown; add units: relative",
         ),
+        (RULES.format(zone="dor", clusters="any"), "analysis.rules[0].zone 'dor' is not a zone"),
+        (
+            RULES.format(zone="door", clusters="[1, 8]"),
+            "analysis.rules[0].clusters cluster id 8 does not exist with n_clusters=8",
+        ),
+        (
+            RULES.format(zone="frame", clusters='"#c0302"'),
+            "analysis.rules[0].clusters must be any, a list of cluster ids",
+        ),
     ],
 )
 def test_bad_configuration_is_one_line_and_exit_2_before_any_work(
@@ -190,3 +204,20 @@ def test_without_stats_analyze_still_runs_and_logs_the_summary(
     err = capsys.readouterr().err
     assert "mean share of each cluster per zone" in err and "door" in err
     assert list(tmp_path.iterdir()) == [config]
+
+
+def test_rules_write_events_and_the_stats_carry_the_lighting_flag(tmp_path: Path) -> None:
+    rule = "  rules:\n    - name: busy\n      zone: door\n      trigger: above\n"
+    config = write_config(tmp_path, CONFIG + rule + "      enter: 0.5\n      exit: 0.4\n")
+    stats = tmp_path / "s.csv"
+    argv = ["analyze", str(media(TRAFFIC)), "--config", str(config), "--stats", str(stats)]
+    assert main([*argv, "--max-frames", "6", "-q"]) == 0
+    lines = (tmp_path / "events.ndjson").read_text().splitlines()
+    assert all(json.loads(line)["rule"] == "busy" for line in lines)
+    with stats.open() as f:
+        assert {row["lighting"] for row in csv.DictReader(f)} <= {"True", "False"}
+    # a cluster id valid for the config's k is refused when --k lowers k, before any work
+    (tmp_path / "events.ndjson").unlink()
+    config.write_text(RULES.format(zone="door", clusters="[4]"))
+    assert main([*argv, "--overwrite", "--k", "4"]) == 2
+    assert not (tmp_path / "events.ndjson").exists()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis.config import AnalysisConfig, parse_analysis
+from .analysis.rules_config import events_yaml
 from .errors import ConfigError
 from .pacing import PACINGS
 
@@ -310,7 +311,7 @@ def render_defaults() -> str:
             else str(value)
         )
         lines += [f"  # {meta['help']}{allowed}", f"  {f.name}: {text}"]
-    return "\n".join(lines) + "\n" + _ANALYSIS_DOC
+    return "\n".join(lines) + "\n" + _ANALYSIS_DOC + events_yaml()
 
 
 _ANALYSIS_DOC = """
@@ -335,17 +336,4 @@ analysis:
   #     points: [[0, 0], [200, 0], [200, 30], [0, 30]]
   #   - png: mask.png
   masks: []
-  # Event rules: when a metric of a zone crosses a threshold (see
-  # `vidseg analyze --events`).
-  #   - name: door-activity
-  #     zone: door                 # a zone's name, or frame
-  #     clusters: any              # any, a list of ids (< k), or a colour "#c03020"
-  #     metric: share_of_zone      # share_of_zone, share_of_frame, pixels
-  #     trigger: change            # change: |value - rolling baseline|; above / below: the value
-  #     enter: 0.20                # start an event when the trigger value reaches this
-  #     exit: 0.10                 # end it when it falls back to this
-  #     baseline_s: 30             # rolling baseline window (trigger: change)
-  #     min_duration_s: 1.0        # shorter events are dropped
-  #     cooldown_s: 5.0            # quiet time after an event before the next
-  rules: []
 """

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .geometry import UNITS, polygon_problem
+from .rules_config import EventsSettings, Rule, parse_events_settings, parse_rules
 
 __all__ = ["AnalysisConfig", "Mask", "Zone", "parse_analysis"]
 
@@ -84,17 +85,16 @@ class AnalysisConfig:
     ----------
     zones : tuple of Zone
     masks : tuple of Mask
-    rules : tuple
-        Event rules (parsed by :mod:`vidseg.analysis.rules_config` when present).
-    events : Any
-        The events' other settings (hooks, snapshots, lighting guard), or
-        ``None`` for their defaults.
+    rules : tuple of Rule
+        Event rules (:mod:`vidseg.analysis.rules_config`).
+    events : EventsSettings
+        The events' other settings (snapshots, lighting guard, hooks).
     """
 
     zones: tuple[Zone, ...] = ()
     masks: tuple[Mask, ...] = ()
-    rules: tuple[Any, ...] = ()
-    events: Any = field(default=None)
+    rules: tuple[Rule, ...] = ()
+    events: EventsSettings = field(default_factory=EventsSettings)
 
     @property
     def zone_names(self) -> tuple[str, ...]:
@@ -135,11 +135,9 @@ def parse_analysis(raw: Any, *, base_dir: Path | None = None) -> AnalysisConfig:
     masks = tuple(
         _mask(item, f"analysis.masks[{i}]", base_dir) for i, item in enumerate(_list(raw, "masks"))
     )
-    rules = tuple(_list(raw, "rules"))
-    events = None
-    if rest:
-        key = sorted(rest)[0]
-        raise ConfigError(f"unknown config key 'analysis.{key}'; valid keys: masks, rules, zones")
+    # The file name is added by load_config, so the rules' parsers get no source.
+    rules = parse_rules(raw.get("rules"), zone_names={z.name for z in zones}, source="")
+    events = parse_events_settings(rest, source="")
     return AnalysisConfig(zones=zones, masks=masks, rules=rules, events=events)
 
 

@@ -18,9 +18,11 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..analysis.events import EventSink
 from ..analysis.maps import maps_path
 from ..analysis.measure import ZoneMeasure
 from ..analysis.outputs import analysis_stats_sink
+from ..analysis.rules_config import check_rules_against_k
 from ..analysis.zonestats import ZoneLayout
 from ..config import Config
 from ..engine import Segmenter
@@ -84,14 +86,13 @@ def analyze(
     if report is not None and stats is None:
         raise ConfigError("--report needs --stats FILE: the report is built from the statistics")
     acfg = cfg.analysis
-    sinks: list[Sink] = []
-    if acfg.rules:
-        if events is None:
-            events = (stats.parent if stats is not None else Path()) / "events.ndjson"
-        sinks.append(_event_sink(cfg, events, overwrite))
-    elif events is not None:
+    check_rules_against_k(acfg.rules, cfg.engine.n_clusters)
+    if acfg.rules and events is None:
+        events = (stats.parent if stats is not None else Path()) / "events.ndjson"
+    elif not acfg.rules and events is not None:
         log.warning("no rules in the analysis section: no events will be written to %s", events)
         events = None
+    sinks: list[Sink] = []
     stats_sink = analysis_stats_sink(stats, overwrite=overwrite) if stats is not None else None
     if stats_sink is not None:
         check_output_file(maps_path(stats), overwrite=overwrite, example="stats.maps.npz")
@@ -106,10 +107,22 @@ def analyze(
         audio=False,
     )
     info = source.info
+    detector: EventSink | None = None
     try:
         layout = ZoneLayout.build(acfg, info.width, info.height)
         segmenter = Segmenter.from_config(cfg.engine)
         segmenter.set_mask(layout.ignore)
+        if events is not None:
+            # First: it sets result.extras["lighting"], which the stats sink writes.
+            detector = EventSink(
+                events,
+                acfg.rules,
+                acfg.events,
+                outlines=layout.polygons,
+                overwrite=overwrite,
+                view=cfg.output.view,
+            )
+            sinks.insert(0, detector)
     except BaseException:
         source.close()
         raise
@@ -154,6 +167,10 @@ def analyze(
     if measure.maps is not None and written is not None:
         _save_maps(measure, written)
     log.info("%s", summary.describe())
+    if detector is not None:
+        log.info(
+            "events: %d started, %d ended, written to %s", detector.started, detector.ended, events
+        )
     log.info("mean share of each cluster per zone (unmasked pixels):\n%s", measure.table())
     if make_report is not None and written is not None:
         found = None
@@ -174,13 +191,6 @@ def _report_maker() -> Any:
             "run without --report (or install a vidseg with `vidseg report`)"
         ) from None
     return make_report
-
-
-def _event_sink(cfg: Config, events: Path, overwrite: bool) -> Sink:
-    """The events developer's detector sink, for the configured rules."""
-    raise ConfigError(
-        "analysis.rules: event rules are not available in this build yet; remove the rules"
-    )
 
 
 def _written(sink: Any) -> Path | None:
