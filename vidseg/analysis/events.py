@@ -135,6 +135,7 @@ class EventSink(SinkBase):
         self._colors: list[list[str]] = [[] for _ in self.rules]
         self._counter = 0
         self._last: tuple[float, int] = (0.0, 0)
+        self._lighting = False
         self._coverage_size: tuple[int, int] | None = None
         self._coverage: dict[str, np.ndarray] = {}
 
@@ -178,18 +179,25 @@ class EventSink(SinkBase):
         """
         self._check_writable(self._file is not None)
         lighting = self.measure(result)
-        local = self._local_shares(result) if lighting else None
-        if result.stats.scene_cut and result.frame.index > 0:
-            for tracker in self._trackers:
-                tracker.rebaseline()  # a new scene: the old composition means nothing
+        local = self._local_shares(result) if lighting else {}
+        settled = self._lighting and not lighting
+        self._lighting = lighting
+        cut = result.stats.scene_cut and result.frame.index > 0
         zones = result.extras["zones"]
         colors = result.stats.colors_bgr
         t, index = result.frame.time_s, result.frame.index
         self._last = (t, index)
         for i, tracker in enumerate(self._trackers):
             # During lighting, a zone holding a change the lighting does not explain
-            # (a car driving in as the camera's exposure reacts) keeps watching.
-            guarded = lighting and (local is None or local[tracker.rule.zone] < _LOCAL_SHARE)
+            # (a car driving in as the camera's exposure reacts) keeps watching,
+            # against the baseline from before; once the light settles, every rule
+            # starts a new baseline (an open event first ends against its old one).
+            keep = local.get(tracker.rule.zone, 0.0) >= _LOCAL_SHARE
+            if cut and not keep:
+                tracker.rebaseline()  # a new scene: the old composition means nothing
+            elif settled:
+                tracker.rebaseline(after_event=True)
+            guarded = lighting and not keep
             update = tracker.update(zones, colors, time_s=t, frame=index, lighting=guarded)
             if update.event is None:
                 self._peaks[i] = None

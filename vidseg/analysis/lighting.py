@@ -56,7 +56,9 @@ _GRID = (16, 12)  # cells across, down
 _CELL = 4  # thumbnail pixels per cell side
 _LOCAL_LOG = 0.2  # a cell off the frame-wide tone curve by this |log ratio| changed locally
 _LOCAL_CHROMA = 15.0  # ... or off the frame-wide colour change by this much chroma (0..255)
-_TONE_BINS = 8
+_TONE_BINS = 6
+_EPS_S = 1e-6  # stream times are sums of 1/fps: compare durations with this slack
+_CURVE_FLOOR = 16.0  # near-black channels (a few levels of noise) are no evidence of change
 _LUM_FLOOR = 4.0  # keeps log ratios of near-black cells finite and calm
 _COLOURFUL = 6.0  # mean chroma (0..255) below which a cell/frame has no colour to lose
 
@@ -105,11 +107,11 @@ class LightingGuard:
         self.episodes = 0
         self.frames_flagged = 0
         self.last = LightingReading()
-        self._past: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
+        self._past: deque[tuple[float, np.ndarray]] = deque()
         self._last_hit: float | None = None
         self._flagged = False
-        self._anchor: tuple[np.ndarray, np.ndarray] | None = None
-        self._now: tuple[np.ndarray, np.ndarray] | None = None
+        self._anchor: np.ndarray | None = None
+        self._now: np.ndarray | None = None
         self._local: np.ndarray | None = None
 
     def observe(self, image: np.ndarray, time_s: float, *, frame: int | None = None) -> bool:
@@ -117,22 +119,22 @@ class LightingGuard:
         s = self.settings
         if not s.enabled:
             return False
-        lum, chroma = _cells(image)
-        self._now, self._local = (lum, chroma), None
+        cells = _cells(image)
+        self._now, self._local = cells, None
         ref = self._reference(time_s)
-        self._past.append((time_s, lum, chroma))
+        self._past.append((time_s, cells))
         hit = False
         if ref is not None:
-            self.last = reading = _compare(lum, chroma, ref[1], ref[2], s)
+            self.last = reading = _compare(cells, ref[1], s)
             hit = (abs(reading.gain) >= s.gain and reading.moved >= s.spread) or (
                 abs(reading.chroma) >= s.chroma_drop and reading.drained >= s.spread
             )
         if hit:
             self._last_hit = time_s
-        flagged = self._last_hit is not None and time_s - self._last_hit <= s.hold_s
+        flagged = self._last_hit is not None and time_s - self._last_hit <= s.hold_s + _EPS_S
         if flagged and not self._flagged:
             # The frame before the change began (or this one, at the very start).
-            self._anchor = (ref[1], ref[2]) if ref is not None else (lum, chroma)
+            self._anchor = ref[1] if ref is not None else cells
             self.episodes += 1
             r = self.last
             where = f"{time_s:.2f} s" + (f" (frame {frame})" if frame is not None else "")
@@ -167,44 +169,38 @@ class LightingGuard:
         if not self._flagged or self._anchor is None or self._now is None:
             return 0.0
         if self._local is None:
-            self._local = _local_cells(*self._now, *self._anchor)
+            self._local = _local_cells(self._now, self._anchor)
         total = float(coverage.sum())
         return float((coverage * self._local).sum()) / total if total > 0 else 0.0
 
-    def _reference(self, time_s: float) -> tuple[float, np.ndarray, np.ndarray] | None:
+    def _reference(self, time_s: float) -> tuple[float, np.ndarray] | None:
         """The newest past frame at least ``lag_s`` old (older ones are dropped)."""
         lag = self.settings.lag_s
         past = self._past
         if past and past[-1][0] > time_s:
             past.clear()  # time went back (a new input): start over
-        while len(past) >= 2 and past[1][0] <= time_s - lag:
+        while len(past) >= 2 and past[1][0] <= time_s - lag + _EPS_S:
             past.popleft()
-        if past and past[0][0] <= time_s - lag:
+        if past and past[0][0] <= time_s - lag + _EPS_S:
             return past[0]
         return None
 
 
-def _cells(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-cell mean luminance and chroma, each (rows, cols) float64."""
+def _cells(image: np.ndarray) -> np.ndarray:
+    """Per-cell mean colour, (rows, cols, 3) float64 BGR."""
     cols, rows = _GRID
     small = cv2.resize(image, (cols * _CELL, rows * _CELL), interpolation=cv2.INTER_AREA)
-    small = small.astype(np.float32)
-    lum = small @ np.array([0.114, 0.587, 0.299], np.float32)  # BGR weights (BT.601)
-    chroma = small.max(axis=2) - small.min(axis=2)
-
-    def pool(a: np.ndarray) -> np.ndarray:
-        return a.reshape(rows, _CELL, cols, _CELL).mean(axis=(1, 3), dtype=np.float64)
-
-    return pool(lum), pool(chroma)
+    return small.reshape(rows, _CELL, cols, _CELL, 3).mean(axis=(1, 3))  # type: ignore[no-any-return]
 
 
-def _compare(
-    lum: np.ndarray,
-    chroma: np.ndarray,
-    lum_then: np.ndarray,
-    chroma_then: np.ndarray,
-    s: LightingSettings,
-) -> LightingReading:
+def _lum_chroma(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Luminance (BT.601) and chroma (max - min channel) of cell colours."""
+    lum = cells @ np.array([0.114, 0.587, 0.299])
+    return lum, cells.max(axis=2) - cells.min(axis=2)
+
+
+def _compare(cells: np.ndarray, then_cells: np.ndarray, s: LightingSettings) -> LightingReading:
+    (lum, chroma), (lum_then, chroma_then) = _lum_chroma(cells), _lum_chroma(then_cells)
     ratio = np.log((lum + _LUM_FLOOR) / (lum_then + _LUM_FLOOR))
     gain = float(np.median(ratio))
     sign = 1.0 if gain >= 0 else -1.0
@@ -232,17 +228,30 @@ def cell_coverage(polygon: np.ndarray | None, width: int, height: int) -> np.nda
     return canvas.reshape(rows, _CELL * 4, cols, _CELL * 4).mean(axis=(1, 3))  # type: ignore[no-any-return]
 
 
-def _local_cells(
-    lum: np.ndarray, chroma: np.ndarray, lum_then: np.ndarray, chroma_then: np.ndarray
-) -> np.ndarray:
-    """Cells whose change departs from the frame-wide tone curve and colour factor."""
-    flat_then, flat_now = lum_then.ravel(), lum.ravel()
-    order = np.argsort(flat_then, kind="stable")
-    bands = np.array_split(order, _TONE_BINS)
+def _local_cells(cells: np.ndarray, then_cells: np.ndarray) -> np.ndarray:
+    """Cells whose change no frame-wide transform explains, (rows, cols) bool.
+
+    Two models of a frame-wide change: a brightness tone curve with one colour
+    factor (covers colour draining out), and one tone curve per channel (covers
+    channels clipping under a gain, white balance).  A cell is local when it is
+    off both.
+    """
+    (lum, chroma), (lum_then, chroma_then) = _lum_chroma(cells), _lum_chroma(then_cells)
+    off_tone = _off_curve(lum, lum_then)
+    factor = float(np.median((chroma + 1.0) / (chroma_then + 1.0)))
+    off_grey = off_tone | (np.abs(chroma - factor * chroma_then) >= _LOCAL_CHROMA)
+    off_channels = np.zeros_like(off_grey)
+    for c in range(3):
+        off_channels |= _off_curve(cells[:, :, c], then_cells[:, :, c])
+    return off_grey & off_channels
+
+
+def _off_curve(now: np.ndarray, then: np.ndarray) -> np.ndarray:
+    """Cells off the monotone curve mapping ``then`` to ``now`` (medians per band)."""
+    flat_then, flat_now = then.ravel(), now.ravel()
+    bands = np.array_split(np.argsort(flat_then, kind="stable"), _TONE_BINS)
     x = np.array([np.median(flat_then[b]) for b in bands])
     y = np.array([np.median(flat_now[b]) for b in bands])
-    predicted = np.interp(flat_then, x, y).reshape(lum.shape)
-    off_tone = np.abs(np.log((lum + _LUM_FLOOR) / (predicted + _LUM_FLOOR))) >= _LOCAL_LOG
-    factor = float(np.median((chroma + 1.0) / (chroma_then + 1.0)))
-    off_colour = np.abs(chroma - factor * chroma_then) >= _LOCAL_CHROMA
-    return off_tone | off_colour  # type: ignore[no-any-return]
+    predicted = np.interp(flat_then, x, y).reshape(now.shape)
+    off = np.log((now + _CURVE_FLOOR) / (predicted + _CURVE_FLOOR))
+    return np.abs(off) >= _LOCAL_LOG  # type: ignore[no-any-return]

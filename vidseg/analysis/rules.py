@@ -246,9 +246,18 @@ class RuleTracker:
         self.last: Reading | None = None
         self._history = _History(rule.baseline_s)
         self._quiet_until = -np.inf
+        self._stale = False  # forget the window when the open event ends
 
-    def rebaseline(self) -> None:
-        """Forget the baseline window (a lighting change); drop a pending event."""
+    def rebaseline(self, *, after_event: bool = False) -> None:
+        """Forget the baseline window (a lighting change, a scene cut); drop a pending event.
+
+        With ``after_event``, an open event keeps its baseline until it ends
+        (so it is judged against what was there before it), then the window
+        is forgotten.
+        """
+        if after_event and self.active:
+            self._stale = True
+            return
         self._history.clear()
         if not self.active:
             self.event = None
@@ -313,6 +322,9 @@ class RuleTracker:
             self.active = False
             ev.end_time, ev.end_frame, ev.end_value = time_s, frame, reading.value
             self._quiet_until = time_s + rule.cooldown_s
+            if self._stale:
+                self._stale = False
+                self._history.clear()
             return Update("end", ev, reading=reading)
         else:
             peak = q < ev.peak_quantity if below else q > ev.peak_quantity
