@@ -11,7 +11,7 @@ import pytest
 from tests.media import TRAFFIC, media
 from vidseg import Segmenter
 from vidseg.analysis.config import parse_analysis
-from vidseg.analysis.maps import NO_OWNER, MapAccumulator
+from vidseg.analysis.maps import MapAccumulator
 from vidseg.analysis.zonestats import ZoneLayout, ZoneStats
 
 ZONES = {
@@ -147,7 +147,9 @@ def test_maps_count_owners_and_changes_and_grow_with_k(tmp_path: Path) -> None:
     maps = [rng.integers(0, 3, (h, w), dtype=np.uint8) for _ in range(8)]
     maps.append(np.full((h, w), 4, np.uint8))  # k grows to 5 on the last frame (counted)
     for i, labels in enumerate(maps):
-        acc.update(labels, image, np.zeros((3 if i < 8 else 5, 3), np.uint8))
+        acc.update(labels, image, np.full((3 if i < 8 else 5, 3), i, np.uint8))
+    acc.update(maps[0], image, np.full((3, 3), 9, np.uint8))  # k shrinks back to 3
+    maps.append(maps[0])
     out = acc.arrays()
     stack = np.stack(maps)
     changes = (stack[1:] != stack[:-1]).sum(axis=0) / (len(maps) - 1)
@@ -155,13 +157,15 @@ def test_maps_count_owners_and_changes_and_grow_with_k(tmp_path: Path) -> None:
     owners = stack[::4]  # ownership is counted every 4th frame
     counts = np.stack([(owners == j).sum(axis=0) for j in range(5)], axis=2)
     owner = counts.argmax(axis=2)
-    assert (out["ownership"][~ignore] == owner[~ignore]).all()
-    assert (out["ownership"][ignore] == NO_OWNER).all() and (out["activity"][ignore] == 0).all()
+    np.testing.assert_array_equal(out["ownership"], owner)
+    np.testing.assert_array_equal(out["ignored"], ignore)
+    assert (out["activity"][ignore] == 0).all()
     path = tmp_path / "s.maps.npz"
     acc.save(path, {"door": np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]])})
     with np.load(path) as data:
         assert data["ownership"].shape == (h, w) and data["ownership"].dtype == np.uint8
         assert data["activity"].dtype == np.float32
         assert data["background"].shape == (h, w, 3)
-        assert data["palette_bgr"].shape == (5, 3)
+        # a colour for every id ever used: the last one it had
+        assert data["palette_bgr"][:, 0].tolist() == [9, 9, 9, 8, 8]
         assert '"name": "door"' in str(data["zones_json"])

@@ -13,10 +13,13 @@ and the zones, to one ``.npz`` file (atomically).
 File contents (``<stats stem>.maps.npz``):
 
 ``ownership``    (H, W) uint8: the cluster that owned the pixel most often
-                 (255 for masked pixels and before any frame);
+                 (masked pixels too: they are labelled, only not counted);
 ``activity``     (H, W) float32: fraction of frame-to-frame steps whose label
                  changed there (0 for masked pixels);
-``palette_bgr``  (k, 3) uint8: the last frame's cluster colours;
+``ignored``      (H, W) bool: the masked pixels;
+``palette_bgr``  (k, 3) uint8: each cluster's colour in the last frame that
+                 had it (k = the largest k of the run, so every id in
+                 ``ownership`` has a colour);
 ``background``   (H, W, 3) uint8 BGR;
 ``zones_json``   0-d str: JSON list of ``{"name", "points"}`` (points in pixels);
 ``frames``       0-d int64: frames accumulated; ``stride``: the grid step.
@@ -34,11 +37,10 @@ import numpy as np
 
 from ..io._partial import write_atomically
 
-__all__ = ["NO_OWNER", "MapAccumulator", "maps_path"]
+__all__ = ["MapAccumulator", "maps_path"]
 
 log = logging.getLogger(__name__)
 
-NO_OWNER = 255  # ownership of masked pixels
 _GRID_CELLS = 100_000
 _BACKGROUND_FRAMES = 8
 _OWNER_EVERY = 4  # frames between ownership counts
@@ -91,7 +93,11 @@ class MapAccumulator:
             self.frames > 0,
             self.frames % _OWNER_EVERY == 0,
         )
-        self.palette_bgr = palette_bgr
+        if k > len(self.palette_bgr):
+            grown = np.zeros((k, 3), np.uint8)
+            grown[: len(self.palette_bgr)] = self.palette_bgr
+            self.palette_bgr = grown
+        self.palette_bgr[:k] = palette_bgr  # ids beyond k (k shrank) keep their last colour
         if self.frames % self._every == 0:
             if len(self._background) == _BACKGROUND_FRAMES:
                 # Full: keep every other frame and sample half as often, so the
@@ -107,17 +113,18 @@ class MapAccumulator:
         import cv2
 
         size = (self.width, self.height)
-        if self.frames == 0:
-            owner = np.full(self._prev.shape, NO_OWNER, np.uint8)
+        if self._owned.shape[2] == 0:
+            owner = np.zeros(self._prev.shape, np.uint8)
         else:
             owner = self._owned.argmax(axis=2).astype(np.uint8)
         steps = max(self.frames - 1, 1)
         activity = (self._changed / np.float32(steps)).astype(np.float32)
         ownership = cv2.resize(owner, size, interpolation=cv2.INTER_NEAREST)
         activity = cv2.resize(activity, size, interpolation=cv2.INTER_NEAREST)
+        ignored = np.zeros((self.height, self.width), bool)
         if self.ignore is not None:
-            ownership[self.ignore] = NO_OWNER
-            activity[self.ignore] = 0.0
+            ignored = self.ignore
+            activity[ignored] = 0.0
         if self._background:
             background = np.median(np.stack(self._background), axis=0).astype(np.uint8)
         else:
@@ -125,6 +132,7 @@ class MapAccumulator:
         return {
             "ownership": ownership,
             "activity": activity,
+            "ignored": ignored,
             "palette_bgr": np.asarray(self.palette_bgr, np.uint8),
             "background": background,
             "frames": np.int64(self.frames),

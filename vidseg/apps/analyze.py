@@ -82,9 +82,13 @@ def analyze(
     VidsegError
         Bad input or output; the message names it.
     """
+    if report is not None:
+        if stats is None:
+            raise ConfigError(
+                "--report needs --stats FILE: the report is built from the statistics"
+            )
+        check_output_file(report, overwrite=overwrite, example="report.html")
     make_report = _report_maker() if report is not None else None
-    if report is not None and stats is None:
-        raise ConfigError("--report needs --stats FILE: the report is built from the statistics")
     acfg = cfg.analysis
     check_rules_against_k(acfg.rules, cfg.engine.n_clusters)
     if acfg.rules and events is None:
@@ -176,7 +180,7 @@ def analyze(
         found = None
         if events is not None:
             found = next((e for e in (events, partial_path(events)) if e.exists()), None)
-        make_report(written, events=found, output=report)
+        make_report(written, events=found, output=report, overwrite=overwrite)
         log.info("wrote report %s", report)
     return summary
 
