@@ -150,7 +150,8 @@ def _read(rule: Rule, v: np.ndarray, lab: np.ndarray, history: _History) -> Read
                 clusters=named,
             )
         j = int(np.argmax(v) if rule.trigger == "above" else np.argmin(v))
-        value, clusters = float(v[j]), (j,)
+        clusters: tuple[int, ...] = (j,)
+        value = float(v[j])
     else:
         if isinstance(rule.clusters, tuple):
             clusters = tuple(j for j in rule.clusters if j < len(v))

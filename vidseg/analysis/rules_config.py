@@ -26,7 +26,7 @@ import math
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlparse
 
@@ -448,7 +448,7 @@ def _mapping(raw: Any, path: str, cls: type, source: str) -> Mapping[str, Any]:
         return {}
     if not isinstance(raw, dict):
         raise _err(path, f"must be a mapping of keys, got {raw!r}", source)
-    valid = list(cls.__dataclass_fields__)
+    valid = [f.name for f in fields(cls)]
     for key in raw:
         if key not in valid:
             near = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.5)
