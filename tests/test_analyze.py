@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.media import TRAFFIC, media
+from tests.media import TRAFFIC, VTEST, media
 from vidseg.analysis.config import parse_analysis
 from vidseg.analysis.zonestats import ZoneLayout
 from vidseg.cli import main
@@ -242,3 +244,34 @@ def test_report_is_made_at_the_end_or_refused_up_front(
     else:
         assert main([*argv, "--stats", str(stats), "--report", str(report)]) == 0
         assert report.is_file() and "<html" in report.read_text().lower()
+
+
+def test_ctrl_c_keeps_the_partial_stats_and_writes_the_maps_gathered(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, CONFIG.split("    - name: lane")[0] + CONFIG.split("350]]\n")[1]
+    )
+    stats = tmp_path / "s.ndjson"
+    cmd = [sys.executable, "-m", "vidseg", "analyze", str(media(VTEST)), "--config", str(config)]
+    proc = subprocess.Popen(
+        [*cmd, "--stats", str(stats), "--no-progress"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    partial = tmp_path / "s.partial.ndjson"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if partial.exists() and partial.read_text().count("\n") >= 5:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert not stats.exists()
+    frames = len(partial.read_text().splitlines())
+    with np.load(tmp_path / "s.partial.maps.npz") as maps:
+        assert int(maps["frames"]) >= frames >= 5
