@@ -118,7 +118,8 @@ class EventSink(SinkBase):
         self.rules = tuple(rules)
         self.settings = settings
         self.outlines = dict(outlines or {})
-        self.view = view
+        # Snapshots put the original beside the view already; a side-by-side view would repeat it.
+        self.view = "recolor" if view == "side-by-side" else view
         self.snapshot_dir = self.path.parent / "snapshots"
         self.started = 0
         self.ended = 0

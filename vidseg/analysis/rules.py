@@ -52,7 +52,6 @@ lighting guard) forgets the history, so the next frames become the baseline.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +65,12 @@ __all__ = ["OpenEvent", "Reading", "RuleTracker", "Update"]
 
 _REPORT_GAIN = 0.1  # clusters gaining at least this share of the change are named in events
 _SAME_DE, _DIFFERENT_DE = 5.0, 25.0  # colour distances (CIE76) that count as same / different
+_RGB_TO_XYZ = np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+     [0.0193339, 0.1191920, 0.9503041]]
+)  # fmt: skip
+_WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
+_LAB_EPS = (6 / 29) ** 3
 _EPS_S = 1e-6  # stream times are sums of 1/fps: compare durations with this slack
 _MATCH_DE = 30.0  # a colour rule watches the nearest cluster only if it is this close (CIE76)
 
@@ -184,42 +189,62 @@ def _moved(b: np.ndarray, b_lab: np.ndarray, v: np.ndarray, lab: np.ndarray) -> 
 
 
 class _History:
-    """The rolling window of readings (stream time), for the baseline medians."""
+    """The rolling window of readings (stream time), for the baseline medians.
+
+    Rows ``[value, v_0..v_k-1, L a b of cluster 0..k-1]`` live in one contiguous
+    buffer (a sliding slice, compacted or grown when its end is reached), so a
+    median is one call on a view, not a stack of hundreds of small arrays.
+    """
 
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
-        self.times: deque[float] = deque()
-        self.vectors: deque[np.ndarray] = deque()
-        self.labs: deque[np.ndarray] = deque()
-        self.values: deque[float] = deque()
+        self._times = np.empty(64)
+        self._rows = np.empty((64, 0))
+        self._start = self._end = 0
 
     def clear(self) -> None:
-        self.times.clear()
-        self.vectors.clear()
-        self.labs.clear()
-        self.values.clear()
+        self._start = self._end = 0
 
     def push(self, time_s: float, vector: np.ndarray, lab: np.ndarray, value: float) -> None:
-        if self.vectors and len(self.vectors[0]) != len(vector):
-            self.clear()  # k changed (a live control): old shares mean other clusters
-        self.times.append(time_s)
-        self.vectors.append(vector)
-        self.labs.append(lab)
-        self.values.append(value)
-        while self.times and self.times[0] < time_s - self.window_s:
-            self.times.popleft()
-            self.vectors.popleft()
-            self.labs.popleft()
-            self.values.popleft()
+        width = 1 + 4 * len(vector)
+        if self._rows.shape[1] != width:
+            # First push, or k changed (a live control): old shares mean other clusters.
+            self._rows = np.empty((len(self._times), width))
+            self.clear()
+        if self._end == len(self._times):
+            self._make_room()
+        i = self._end
+        self._times[i] = time_s
+        row = self._rows[i]
+        row[0] = value
+        row[1 : 1 + len(vector)] = vector
+        row[1 + len(vector) :] = lab.ravel()
+        self._end += 1
+        # Drop what fell out of the window (times only grow, so from the front).
+        cut = time_s - self.window_s
+        self._start += int(np.searchsorted(self._times[self._start : self._end], cut))
+
+    def _make_room(self) -> None:
+        n = self._end - self._start
+        if n * 2 > len(self._times):  # more than half full: grow
+            self._times = np.resize(self._times, 2 * len(self._times))
+            self._rows = np.resize(self._rows, (2 * len(self._rows), self._rows.shape[1]))
+        self._times[:n] = self._times[self._start : self._end]
+        self._rows[:n] = self._rows[self._start : self._end]
+        self._start, self._end = 0, n
 
     def medians(self, vector: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-cluster median metric and colour over the window (now's, when empty)."""
-        if not self.vectors or len(self.vectors[0]) != len(vector):
+        k = len(vector)
+        if self._end == self._start or self._rows.shape[1] != 1 + 4 * k:
             return vector, lab
-        return np.median(np.stack(self.vectors), axis=0), np.median(np.stack(self.labs), axis=0)
+        med = np.median(self._rows[self._start : self._end, 1:], axis=0)
+        return med[:k], med[k:].reshape(k, 3)
 
     def scalar_median(self, current: float) -> float:
-        return float(np.median(np.fromiter(self.values, float))) if self.values else current
+        if self._end == self._start:
+            return current
+        return float(np.median(self._rows[self._start : self._end, 0]))
 
 
 class RuleTracker:
@@ -349,9 +374,18 @@ def _metric(metric: str, zone: Any, frame: Any) -> np.ndarray:
 
 
 def _lab(colors_bgr: np.ndarray) -> np.ndarray:
-    """CIE Lab (L 0..100) of BGR uint8 colours, (k, 3) float64."""
-    bgr = np.asarray(colors_bgr, np.float32).reshape(-1, 1, 3) / 255.0
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab).reshape(-1, 3).astype(np.float64)
+    """CIE Lab (D65, L 0..100) of BGR uint8 colours, (k, 3) float64.
+
+    Plain numpy: for a handful of colours per frame, cv2.cvtColor's per-call
+    overhead is larger than the arithmetic.
+    """
+    rgb = np.asarray(colors_bgr, np.float64).reshape(-1, 3)[:, ::-1] / 255.0
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = linear @ _RGB_TO_XYZ.T / _WHITE_D65
+    f = np.where(xyz > _LAB_EPS, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack(
+        [116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1
+    )
 
 
 def _nearest(rule: Rule, lab: np.ndarray) -> tuple[int, ...]:
