@@ -351,8 +351,10 @@ class EventSink(SinkBase):
         height = min(p.shape[0] for p in panels)
         picture = np.hstack([p[:height] for p in panels])
         label = f"{self._ids[i]}  {ev.peak_time:.2f} s  {ev.rule.metric} {ev.peak_value:.3g}"
-        cv2.putText(picture, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3)
-        cv2.putText(picture, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1)
+        font = cv2.FONT_HERSHEY_SIMPLEX
+        (tw, th), _ = cv2.getTextSize(label, font, 0.5, 1)
+        cv2.rectangle(picture, (0, 0), (tw + 12, th + 12), (0, 0, 0), -1)
+        cv2.putText(picture, label, (6, th + 6), font, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
         ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])
         name = f"{self._ids[i]}.jpg"
         try:
