@@ -42,6 +42,11 @@ def step(t: float, image: np.ndarray) -> np.ndarray:
     return _gain(image, 1.4) if t >= CHANGE_AT else image
 
 
+def dim(t: float, image: np.ndarray) -> np.ndarray:
+    """The exposure steps down: x0.75 at once (too little for the engine to call it a cut)."""
+    return _gain(image, 0.75) if t >= CHANGE_AT else image
+
+
 def greyscale(t: float, image: np.ndarray) -> np.ndarray:
     """The camera switches to infrared: the colour drains out of everything at once."""
     return _grey(image) if t >= CHANGE_AT else image
@@ -85,7 +90,7 @@ def _run(excerpt, tmp_path, *changes, settings=None):
     return run_rules(changed, fps, {"grass": GRASS}, rules, tmp_path, settings=settings)
 
 
-@pytest.mark.parametrize("change", [ramp, step, greyscale])
+@pytest.mark.parametrize("change", [ramp, step, dim, greyscale])
 def test_lighting_changes_fire_no_event_and_are_flagged(excerpt, tmp_path, change, caplog):
     caplog.set_level(logging.INFO, logger="vidseg.analysis.lighting")
     out = _run(excerpt, tmp_path, change)
@@ -99,9 +104,12 @@ def test_lighting_changes_fire_no_event_and_are_flagged(excerpt, tmp_path, chang
     assert out.sink.guard.episodes == 1
 
 
-def test_without_the_guard_the_ramp_fires(excerpt, tmp_path):
+@pytest.mark.parametrize("change", [ramp, dim])
+def test_without_the_guard_they_fire(excerpt, tmp_path, change):
+    # (The x1.4 step and the greyscale switch are hard cuts for the engine, which
+    # re-seeds its palette; the rules re-baseline on cuts as well.)
     off = parse_events_settings({"events": {"lighting": {"enabled": False}}})
-    out = _run(excerpt, tmp_path, ramp, settings=off)
+    out = _run(excerpt, tmp_path, change, settings=off)
     assert {r["rule"] for r in out.records} == {"grass-any", "grass-colour"}
     assert not any(out.lighting)
 
