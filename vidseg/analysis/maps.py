@@ -118,9 +118,9 @@ class MapAccumulator:
         else:
             owner = self._owned.argmax(axis=2).astype(np.uint8)
         steps = max(self.frames - 1, 1)
-        activity = (self._changed / np.float32(steps)).astype(np.float32)
+        changed = (self._changed / np.float32(steps)).astype(np.float32)
         ownership = cv2.resize(owner, size, interpolation=cv2.INTER_NEAREST)
-        activity = cv2.resize(activity, size, interpolation=cv2.INTER_NEAREST)
+        activity = cv2.resize(changed, size, interpolation=cv2.INTER_NEAREST)
         ignored = np.zeros((self.height, self.width), bool)
         if self.ignore is not None:
             ignored = self.ignore
@@ -151,7 +151,8 @@ class MapAccumulator:
             [{"name": n, "points": np.round(p, 3).tolist()} for n, p in zones.items()]
         )
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **self.arrays(), zones_json=np.array(zones_json))
+        arrays = {**self.arrays(), "zones_json": np.array(zones_json)}
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
         write_atomically(path, buffer.getvalue())
         log.info("wrote ownership and activity maps of %d frames to %r", self.frames, str(path))
 

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
 
 from ..analysis.events import EventSink
 from ..analysis.maps import maps_path
@@ -26,9 +26,9 @@ from ..analysis.rules_config import check_rules_against_k
 from ..analysis.zonestats import ZoneLayout
 from ..config import Config
 from ..engine import Segmenter
-from ..errors import ConfigError, SinkError
+from ..errors import ConfigError, SinkError, reason
 from ..frames import FrameResult
-from ..io._partial import check_output_file, partial_path
+from ..io._partial import check_output_file
 from ..io.labels_sink import LabelsSink
 from ..io.sources import open_source
 from ..pipeline import RunSummary, Sink, run
@@ -97,8 +97,9 @@ def analyze(
         log.warning("no rules in the analysis section: no events will be written to %s", events)
         events = None
     sinks: list[Sink] = []
-    stats_sink = analysis_stats_sink(stats, overwrite=overwrite) if stats is not None else None
-    if stats_sink is not None:
+    stats_sink = None
+    if stats is not None:
+        stats_sink = analysis_stats_sink(stats, overwrite=overwrite)
         check_output_file(maps_path(stats), overwrite=overwrite, example="stats.maps.npz")
         sinks.append(stats_sink)
     if labels is not None:
@@ -143,6 +144,7 @@ def analyze(
     )
     measure = ZoneMeasure(acfg, layout, keep_maps=stats is not None)
     bar = _progress(info, cfg)
+    ok = False
     try:
         summary = run(
             source,
@@ -157,19 +159,14 @@ def analyze(
             on_frame=lambda result, summary: bar.update(1),
             measure=measure,
         )
-    except BaseException:
+        ok = True
+    finally:
         bar.close()
+        # The maps go next to the stats file as it was left (final or partial
+        # name), also after an error: what was gathered is kept.
         written = _written(stats_sink)
         if measure.maps is not None and written is not None:
-            try:  # keep what was gathered; the run's own error is the one to report
-                _save_maps(measure, written)
-            except SinkError as exc:
-                log.error("%s", exc)
-        raise
-    bar.close()
-    written = _written(stats_sink)
-    if measure.maps is not None and written is not None:
-        _save_maps(measure, written)
+            _save_maps(measure, written, raise_errors=ok)
     log.info("%s", summary.describe())
     if detector is not None:
         log.info(
@@ -177,9 +174,8 @@ def analyze(
         )
     log.info("mean share of each cluster per zone (unmasked pixels):\n%s", measure.table())
     if make_report is not None and written is not None:
-        found = None
-        if events is not None:
-            found = next((e for e in (events, partial_path(events)) if e.exists()), None)
+        # The events file has its final name from the start (an append-only log).
+        found = events if events is not None and events.exists() else None
         make_report(written, events=found, output=report, overwrite=overwrite)
         log.info("wrote report %s", report)
     return summary
@@ -188,7 +184,7 @@ def analyze(
 def _report_maker() -> Any:
     """``vidseg.report.make_report``, or a clear error before any work when it is missing."""
     try:
-        from ..report import make_report  # type: ignore[attr-defined]
+        from ..report import make_report  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         raise ConfigError(
             "--report needs the vidseg.report module, which this build does not have; "
@@ -207,14 +203,17 @@ def _written(sink: Any) -> Path | None:
     return None
 
 
-def _save_maps(measure: ZoneMeasure, stats_file: Path) -> None:
-    """Write the maps next to the stats file as it was left (complete or partial)."""
+def _save_maps(measure: ZoneMeasure, stats_file: Path, *, raise_errors: bool) -> None:
+    """Write the maps next to ``stats_file``; after a failed run only log a failure."""
     assert measure.maps is not None
-    polygons = measure.layout.polygons
+    path = maps_path(stats_file)
     try:
-        measure.maps.save(maps_path(stats_file), polygons)
+        measure.maps.save(path, measure.layout.polygons)
     except OSError as exc:
-        raise SinkError(f"cannot write {str(maps_path(stats_file))!r}: {exc}") from exc
+        error = SinkError(f"cannot write {str(path)!r}: {reason(exc)}")
+        if raise_errors:
+            raise error from exc
+        log.error("%s", error)  # the run's own error is the one to report
 
 
 def _progress(info: Any, cfg: Config) -> tqdm[FrameResult]:
