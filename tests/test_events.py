@@ -259,3 +259,47 @@ def test_traffic_far_lane_events_only_when_cars_pass(tmp_path):
     for e in events:
         assert any(overlaps(e, lo - 0.3, hi + 0.3) for lo, hi in passes), e
     assert sum(any(overlaps(e, lo, hi) for e in events) for lo, hi in passes) >= 2
+
+
+def test_a_stopped_run_ends_the_open_event_with_reason_stopped(tmp_path):
+    import threading
+
+    from vidseg.analysis.config import parse_analysis
+    from vidseg.analysis.zonestats import ZoneLayout
+    from vidseg.engine import Segmenter
+    from vidseg.io.demo import demo_frames
+    from vidseg.io.sources import ArraySource
+    from vidseg.pipeline import run
+
+    still = next(iter(demo_frames(1, (64, 48))))  # a real photo
+    images = []
+    for i in range(40):
+        image = still.copy()
+        if i >= 20:
+            image[10:40, 5:30] = (40, 40, 200)  # a red box arrives in the zone and stays
+        images.append(image)
+    cfg = parse_analysis(
+        {"zones": [{"name": "door", "units": "relative",
+                    "points": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}]}
+    )  # fmt: skip
+    layout = ZoneLayout.build(cfg, 64, 48)
+    rules = parse_rules(
+        [{"name": "door", "zone": "door", "clusters": "any", "min_duration_s": 0.2}],
+        zone_names={"door"},
+        source="test",
+    )
+    sink = EventSink(tmp_path / "events.ndjson", rules, EventsSettings())
+    stop = threading.Event()
+
+    def measure(result: FrameResult) -> None:
+        seg = result.segmentation
+        result.extras["zones"] = layout.measure(seg.labels, seg.n_clusters)
+        if result.frame.index == 28:
+            stop.set()  # as the CLI's Ctrl-C handler does
+
+    run(ArraySource(images, fps=10), Segmenter(4, seed=0), [sink], measure=measure, stop=stop)
+    start, end = _lines(sink.path)
+    assert start["start"]["frame"] == 20
+    assert (end["type"], end["reason"]) == ("end", "stopped")
+    assert end["end"]["frame"] >= 28
+    assert (tmp_path / end["snapshot"]).is_file()

@@ -104,10 +104,8 @@ def test_lighting_changes_fire_no_event_and_are_flagged(excerpt, tmp_path, chang
     assert out.sink.guard.episodes == 1
 
 
-@pytest.mark.parametrize("change", [ramp, dim])
+@pytest.mark.parametrize("change", [ramp, step, dim, greyscale])
 def test_without_the_guard_they_fire(excerpt, tmp_path, change):
-    # (The x1.4 step and the greyscale switch are hard cuts for the engine, which
-    # re-seeds its palette; the rules re-baseline on cuts as well.)
     off = parse_events_settings({"events": {"lighting": {"enabled": False}}})
     out = _run(excerpt, tmp_path, change, settings=off)
     assert {r["rule"] for r in out.records} == {"grass-any", "grass-colour"}

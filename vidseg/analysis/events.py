@@ -183,7 +183,6 @@ class EventSink(SinkBase):
         local = self._local_shares(result) if lighting else {}
         settled = self._lighting and not lighting
         self._lighting = lighting
-        cut = result.stats.scene_cut and result.frame.index > 0
         zones = result.extras["zones"]
         colors = result.stats.colors_bgr
         t, index = result.frame.time_s, result.frame.index
@@ -193,10 +192,10 @@ class EventSink(SinkBase):
             # (a car driving in as the camera's exposure reacts) keeps watching,
             # against the baseline from before; once the light settles, every rule
             # starts a new baseline (an open event first ends against its old one).
+            # The engine's scene cuts do not re-baseline: a large object arriving
+            # can be one, and it is exactly what a rule watches for.
             keep = local.get(tracker.rule.zone, 0.0) >= _LOCAL_SHARE
-            if cut and not keep:
-                tracker.rebaseline()  # a new scene: the old composition means nothing
-            elif settled:
+            if settled:
                 tracker.rebaseline(after_event=True)
             guarded = lighting and not keep
             update = tracker.update(zones, colors, time_s=t, frame=index, lighting=guarded)

@@ -275,7 +275,7 @@ class RuleTracker:
         self._stale = False  # forget the window when the open event ends
 
     def rebaseline(self, *, after_event: bool = False) -> None:
-        """Forget the baseline window (a lighting change, a scene cut); drop a pending event.
+        """Forget the baseline window (a lighting change); drop a pending event.
 
         With ``after_event``, an open event keeps its baseline until it ends
         (so it is judged against what was there before it), then the window
