@@ -504,9 +504,10 @@ _EVENTS_YAML = """\
   #                              # pick it off the segmented view)
   #     metric: share_of_zone    # share_of_zone, share_of_frame or pixels
   #     trigger: change          # change: |value - rolling baseline|; above / below: the value
-  #                              # clusters: any -> change is the area that changed hands
-  #                              # (half the L1 distance between the cluster shares and their
-  #                              # baseline); above / below: the largest / smallest cluster
+  #                              # clusters: any -> change is the share of the zone that
+  #                              # changed colour against the baseline composition (earth
+  #                              # mover's distance; shades within dE 5 count nothing, beyond
+  #                              # dE 25 in full); above / below: the largest / smallest cluster
   #     enter: 0.20              # the event starts when the quantity reaches this ...
   #     exit: 0.10               # ... and ends when it falls back under it (below: rises over)
   #     baseline_s: 30           # rolling baseline window in seconds (median of the window)
@@ -518,7 +519,8 @@ _EVENTS_YAML = """\
     snapshots: true
     # Lighting guard: a change that moves the whole frame together (light switched on,
     # clouds, auto-exposure, a switch to infrared) re-baselines every rule instead of
-    # firing; such frames carry lighting: true in the statistics and are logged.
+    # firing; such frames carry lighting: true in the statistics and are logged.  A zone
+    # with a change of its own (a car driving in as the exposure reacts) keeps watching.
     lighting:
       # detect lighting changes
       enabled: true
