@@ -3,22 +3,24 @@
 A light switched on, a cloud, the camera's auto-exposure or its switch to
 infrared moves the whole frame together; a real event moves area between
 clusters in one place.  :class:`LightingGuard` compares each frame with the
-frame ``lag_s`` earlier on a coarse grid of cells (a 64x48 thumbnail, 8x6
-cells):
+frame ``lag_s`` earlier on a coarse grid of cells (a 64x48 thumbnail, 16x12
+cells of 4x4 pixels, each cell's mean colour):
 
 * brightness: the median over cells of ``log(lum / lum_then)`` is at least
   ``gain`` in size and at least ``spread`` of the cells moved the same way by
   half as much (a car entering moves a few cells; an exposure step all);
 * colour: the frame's mean chroma (``max(B,G,R) - min(B,G,R)``) fell (or rose)
-  by ``chroma_drop`` of itself, in at least ``spread`` of the cells (a camera
-  switching to infrared drains every cluster at once).
+  by ``chroma_drop`` of itself, in at least ``spread`` of all cells (a camera
+  switching to infrared drains every cluster at once; a red car entering a grey
+  scene adds colour to a few).
 
-During a lighting episode the guard also says which cells changed *locally*:
-the frame at the start of the episode (the anchor) is mapped to now through
-the frame-wide tone curve (median brightness per brightness band, so clipping
-and gamma are covered) and the frame-wide colour factor; a cell off that
-prediction by a ``log`` ratio of 0.2 or a chroma of 15 changed for another
-reason (a car driving in while the camera's auto-exposure reacts to it).
+During a lighting episode the guard also says which cells changed *locally*.
+The frame before the episode (the anchor) is mapped to now by two models of a
+frame-wide change: a brightness tone curve (median per brightness band, so
+gamma is covered) with one colour factor (colour draining out), and one tone
+curve per channel (channels clipping under a gain, white balance).  A cell off
+both (by a ``log`` ratio of 0.2, or a chroma of 15) changed for another
+reason, e.g. a car driving in while the camera's auto-exposure reacts to it.
 :meth:`LightingGuard.local_share` gives a zone's share of such cells, so a rule
 whose zone holds a real change keeps watching while the others re-baseline.
 
