@@ -238,8 +238,10 @@ class EventSink(SinkBase):
         if self._closed:
             return
         self._closed = True
+        file, self._file = self._file, None
         try:
-            if self._file is not None:
+            if file is not None:
+                self._file = file  # _emit writes the end lines of the open events
                 t, index = self._last
                 for i, tracker in enumerate(self._trackers):
                     ev = tracker.event
@@ -247,7 +249,6 @@ class EventSink(SinkBase):
                         ev.end_time, ev.end_frame = t, index
                         ev.end_value = tracker.last.value if tracker.last else ev.peak_value
                         self._end(i, ev, why)
-                self._file.close()
                 log.info(
                     "%d events written to %r (lighting: %d episodes, %d frames)",
                     self.ended,
@@ -256,6 +257,8 @@ class EventSink(SinkBase):
                     self.guard.frames_flagged,
                 )
         finally:
+            if file is not None:
+                file.close()
             if why == "stopped":
                 self.hooks.abort()
             else:
