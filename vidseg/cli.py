@@ -139,7 +139,9 @@ def _add_analyze(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
         "and masks in the config's analysis section), ownership and activity maps "
         "(<stats stem>.maps.npz), events from the rules, and an optional report.",
     )
-    analyze.add_argument("input", help="video file, camera index, stream URL, images, or demo")
+    analyze.add_argument(
+        "input", metavar="SOURCE", help="video file, camera index, stream URL, images, or demo"
+    )
     common(analyze)
     analyze.add_argument(
         "--events",
