@@ -42,10 +42,11 @@ import numpy as np
 from ..errors import SinkError, reason
 from ..frames import FrameResult, StreamInfo
 from ..io._partial import SinkBase, check_output_file, write_atomically
+from .events_config import EventsSettings
 from .hooks import HookRunner
 from .lighting import LightingGuard, cell_coverage
 from .rules import OpenEvent, Reading, RuleTracker
-from .rules_config import FRAME, EventsSettings, Rule
+from .rules_config import FRAME, Rule
 
 __all__ = ["EventSink"]
 
@@ -94,7 +95,7 @@ class EventSink(SinkBase):
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from vidseg.analysis.rules_config import EventsSettings
+    >>> from vidseg.analysis.events_config import EventsSettings
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> sink = EventSink(folder / "events.ndjson", [], EventsSettings())
     >>> sink.close(); sink.started

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .rules_config import HookSpec
+from .events_config import HookSpec
 
 __all__ = ["HookCounts", "HookRunner"]
 

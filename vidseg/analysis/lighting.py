@@ -32,7 +32,7 @@ the caller re-baselines its rules on flagged frames instead of discarding
 anything; the engine already rescales its centres on exposure swings.
 
 >>> import numpy as np
->>> from vidseg.analysis.rules_config import LightingSettings
+>>> from vidseg.analysis.events_config import LightingSettings
 >>> guard = LightingGuard(LightingSettings(lag_s=2.0, hold_s=0.0))
 >>> img = np.full((48, 64, 3), 100, np.uint8)
 >>> [guard.observe(img if t < 5 else img + 50, t) for t in range(10)]
@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .rules_config import LightingSettings
+from .events_config import LightingSettings
 
 __all__ = ["LightingGuard", "LightingReading", "cell_coverage"]
 
