@@ -158,6 +158,10 @@ def test_sink_lifecycle_errors(tmp_path):
     with pytest.raises(SinkError, match="not open"):
         sink.write(_result(0, 0.0))
     sink.open(StreamInfo(width=W, height=H, fps=10))
+    bare = _result(0, 0.0)
+    del bare.extras["zones"]
+    with pytest.raises(SinkError, match=r"needs zone statistics in result.extras\['zones'\]"):
+        sink.write(bare)
     sink.close()
     with pytest.raises(ClosedError):
         sink.write(_result(0, 0.0))

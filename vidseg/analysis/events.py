@@ -184,7 +184,12 @@ class EventSink(SinkBase):
         local = self._local_shares(result) if lighting else {}
         settled = self._lighting and not lighting
         self._lighting = lighting
-        zones = result.extras["zones"]
+        zones = result.extras.get("zones")
+        if zones is None:
+            raise SinkError(
+                "the event sink needs zone statistics in result.extras['zones']; run it with "
+                "the analysis measure step (vidseg analyze)"
+            )
         colors = result.stats.colors_bgr
         t, index = result.frame.time_s, result.frame.index
         self._last = (t, index)
