@@ -133,7 +133,18 @@ def main() -> int:
         for _ in range(REPEATS):
             for name, cmd in commands.items():
                 times[name].append(timed(cmd))
+        report(frames, clip, times)
         costs = in_process(clip, config, min(frames, 200))
+    print(
+        f"in process, median ms per 720p frame: segment() {costs['segment']:.2f}, "
+        f"zone statistics (2 zones incl. frame, 1 mask) {costs['zones']:.3f}, "
+        f"maps {costs['maps']:.3f}"
+    )
+    return 0
+
+
+def report(frames: int, clip: Path, times: dict[str, list[float]]) -> None:
+    """Print the whole-process table and the targets."""
     median = {name: statistics.median(t) for name, t in times.items()}
     fps = {name: frames / t for name, t in median.items()}
     decode, analyze, convert = fps["ffmpeg decode"], fps["vidseg analyze"], fps["vidseg convert"]
@@ -149,12 +160,7 @@ def main() -> int:
         f"{'met' if ok_dec else 'MISSED'}), {analyze / convert:.2f}x convert (>= 1.5: "
         f"{'met' if ok_conv else 'MISSED'})"
     )
-    print(
-        f"in process, median ms per 720p frame: segment() {costs['segment']:.2f}, "
-        f"zone statistics (2 zones incl. frame, 1 mask) {costs['zones']:.3f}, "
-        f"maps {costs['maps']:.3f}"
-    )
-    return 0
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import zipfile
 from pathlib import Path
 
 import numba
@@ -126,7 +127,7 @@ class MapAccumulator:
             ignored = self.ignore
             activity[ignored] = 0.0
         if self._background:
-            background = np.median(np.stack(self._background), axis=0).astype(np.uint8)
+            background = _median_frames(np.stack(self._background))
         else:
             background = np.zeros((self.height, self.width, 3), np.uint8)
         return {
@@ -150,11 +151,39 @@ class MapAccumulator:
         zones_json = json.dumps(
             [{"name": n, "points": np.round(p, 3).tolist()} for n, p in zones.items()]
         )
-        buffer = io.BytesIO()
         arrays = {**self.arrays(), "zones_json": np.array(zones_json)}
-        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
-        write_atomically(path, buffer.getvalue())
+        write_atomically(path, _npz(arrays))
         log.info("wrote ownership and activity maps of %d frames to %r", self.frames, str(path))
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """An ``.npz`` (what ``np.load`` reads) deflated at level 1: a fifth of
+    ``np.savez_compressed``'s time for a 720p run's maps, at a similar size."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _median_frames(stack):  # pragma: no cover
+    """Per-value median of ``(n, H, W, 3)`` uint8 frames (the lower middle for even n)."""
+    n = stack.shape[0]
+    flat = stack.reshape(n, -1)
+    out = np.empty(flat.shape[1], np.uint8)
+    values = np.empty(n, np.uint8)
+    for i in range(flat.shape[1]):
+        for j in range(n):  # insertion sort: n is at most 8
+            v = flat[j, i]
+            m = j
+            while m > 0 and values[m - 1] > v:
+                values[m] = values[m - 1]
+                m -= 1
+            values[m] = v
+        out[i] = values[(n - 1) // 2]
+    return out.reshape(stack.shape[1:])
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
