@@ -10,7 +10,8 @@ import pytest
 
 from vidseg import Config, ConfigError, load_config
 from vidseg.analysis.config import AnalysisConfig, parse_analysis
-from vidseg.analysis.geometry import polygon_problem, rasterise, to_pixels
+from vidseg.analysis.geometry import rasterise, to_pixels
+from vidseg.analysis.polygons import polygon_problem
 from vidseg.analysis.zonestats import ZoneLayout
 
 SQUARE = [[0.1, 0.2], [0.4, 0.2], [0.4, 0.6], [0.1, 0.6]]

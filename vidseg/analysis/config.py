@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .geometry import UNITS, polygon_problem
+from .polygons import UNITS, polygon_problem
 from .rules_config import EventsSettings, Rule, parse_events_settings, parse_rules
 
 __all__ = ["AnalysisConfig", "Mask", "Zone", "parse_analysis"]

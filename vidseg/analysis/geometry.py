@@ -1,16 +1,12 @@
-"""Zone and mask polygons: units, checks, and rasterising to boolean pixel masks (pure).
+"""Zone and mask polygons in a frame: units, bounds, rasterising to pixel masks (pure).
 
 Coordinates are continuous: ``(0, 0)`` is the top-left corner of the frame and
 ``(W, H)`` (pixels) or ``(1, 1)`` (relative) its bottom-right corner.  A pixel
 belongs to a polygon when its centre lies inside it (see :func:`rasterise`).
 
 >>> square = ((0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0))
->>> polygon_problem(square) is None
-True
 >>> rasterise(to_pixels(square, "relative", 4, 2), 4, 2).astype(int).tolist()
 [[1, 1, 0, 0], [1, 1, 0, 0]]
->>> polygon_problem(((0, 0), (1, 1), (1, 0), (0, 1)))
-'edges 1 and 3 cross (self-intersecting); list the points in order around the outline'
 """
 
 from __future__ import annotations
@@ -19,65 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = [
-    "UNITS",
-    "outside_frame",
-    "polygon_problem",
-    "rasterise",
-    "to_pixels",
-]
-
-UNITS = ("relative", "pixels")
+__all__ = ["outside_frame", "rasterise", "to_pixels"]
 
 Point = tuple[float, float]
-
-
-def polygon_problem(points: Sequence[Point]) -> str | None:
-    """What is wrong with a polygon (one phrase with the fix), or ``None`` if it is fine.
-
-    Checks: at least 3 points, non-zero area, no two edges crossing or touching
-    (other than neighbours at their shared vertex).  Invariant to the units.
-    """
-    n = len(points)
-    if n < 3:
-        return f"has {n} point{'s' if n != 1 else ''}; a polygon needs at least 3"
-    p = np.asarray(points, np.float64)
-    x, y = p[:, 0], p[:, 1]
-    for i in range(n):
-        for j in range(i + 1, n):
-            if j == i + 1 or (i == 0 and j == n - 1):
-                continue  # neighbours share a vertex
-            if _segments_meet(p[i], p[(i + 1) % n], p[j], p[(j + 1) % n]):
-                return (
-                    f"edges {i + 1} and {j + 1} cross (self-intersecting); "
-                    "list the points in order around the outline"
-                )
-    area = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-    if area <= 1e-12:
-        return "encloses no area (the points lie on one line); give the corners of a region"
-    return None
-
-
-def _segments_meet(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> bool:
-    """Whether closed segments ab and cd share a point."""
-
-    def orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> float:
-        return float((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
-
-    def on(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> bool:  # r on segment pq (collinear)
-        return bool(min(p[0], q[0]) <= r[0] <= max(p[0], q[0])) and bool(
-            min(p[1], q[1]) <= r[1] <= max(p[1], q[1])
-        )
-
-    o1, o2, o3, o4 = orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b)
-    if ((o1 > 0 > o2) or (o1 < 0 < o2)) and ((o3 > 0 > o4) or (o3 < 0 < o4)):
-        return True
-    return (
-        (o1 == 0 and on(a, b, c))
-        or (o2 == 0 and on(a, b, d))
-        or (o3 == 0 and on(c, d, a))
-        or (o4 == 0 and on(c, d, b))
-    )
 
 
 def to_pixels(points: Sequence[Point], units: str, width: int, height: int) -> np.ndarray:
@@ -87,7 +27,7 @@ def to_pixels(points: Sequence[Point], units: str, width: int, height: int) -> n
         return p * np.array([width, height], np.float64)
     if units == "pixels":
         return p.copy()
-    raise ValueError(f"units must be one of {', '.join(UNITS)}; got {units!r}")
+    raise ValueError(f"units must be relative or pixels; got {units!r}")
 
 
 def outside_frame(points_px: np.ndarray, width: int, height: int) -> int | None:
