@@ -169,3 +169,33 @@ def test_maps_count_owners_and_changes_and_grow_with_k(tmp_path: Path) -> None:
         # a colour for every id ever used: the last one it had
         assert data["palette_bgr"][:, 0].tolist() == [9, 9, 9, 8, 8]
         assert '"name": "door"' in str(data["zones_json"])
+
+
+def test_the_measure_step_follows_a_change_of_k(segmented) -> None:
+    from vidseg.analysis.measure import ZoneMeasure
+    from vidseg.frames import Frame, FrameResult
+    from vidseg.stats import ClusterStats
+
+    layout, _, _ = segmented
+    measure = ZoneMeasure(parse_analysis(ZONES), layout, keep_maps=True)
+    seg = Segmenter(n_clusters=4, seed=0)
+    seg.set_mask(layout.ignore)
+    for i, image in enumerate(real_frames(3)):
+        if i == 2:
+            seg.set_n_clusters(6)  # as the live controls do between two frames
+        s = seg.segment(image)
+        stats = ClusterStats.from_segmentation(s, frame_index=i, time_s=i / 24)
+        result = FrameResult(
+            frame=Frame(image=image, index=i, time_s=i / 24), segmentation=s, stats=stats
+        )
+        measure(result)
+        zones = result.extras["zones"]
+        assert all(len(z.pixels) == s.n_clusters for z in zones.values())
+        # with masks, the frame-level statistics are those of the unmasked frame
+        np.testing.assert_array_equal(result.stats.pixels, zones["frame"].pixels)
+        np.testing.assert_allclose(result.stats.area_share.sum(), 1.0)
+    means = measure.mean_shares()
+    assert len(means["door"]) == 6
+    np.testing.assert_allclose(means["frame"].sum(), 1.0)
+    assert measure.maps is not None and len(measure.maps.palette_bgr) == 6
+    assert "door" in measure.table()
