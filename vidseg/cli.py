@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from . import __version__
 from .config import Config, field_specs, load_config, render_defaults
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(sub)
     _add_report(sub)
     _add_preview(sub, common)
+    _add_analyze(sub, common)
     return parser
 
 
@@ -251,6 +253,7 @@ def _run_report(args: argparse.Namespace) -> int:
         summary.html,
         summary.seconds,
     )
+    return 0
 
 
 def _add_window_flags(p: argparse.ArgumentParser, *, watch: bool) -> None:
@@ -323,6 +326,53 @@ def _run_preview(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def _add_analyze(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    analyze = sub.add_parser(
+        "analyze",
+        help="zone statistics, activity maps and events of a video, camera or stream",
+        description="Segment SOURCE without encoding video: per-zone statistics (zones "
+        "and masks in the config's analysis section), ownership and activity maps "
+        "(<stats stem>.maps.npz), events from the rules, and an optional report.",
+    )
+    analyze.add_argument(
+        "input", metavar="SOURCE", help="video file, camera index, stream URL, images, or demo"
+    )
+    common(analyze)
+    analyze.add_argument(
+        "--events",
+        type=Path,
+        metavar="FILE",
+        help="events file (NDJSON) when rules are configured (default: events.ndjson "
+        "next to the stats file, else in the working directory)",
+    )
+    analyze.add_argument(
+        "--report", type=Path, metavar="FILE", help="HTML report at the end (needs --stats)"
+    )
+
+
+def _run_analyze(args: argparse.Namespace, cfg: Config) -> int:
+    import cv2
+
+    from .apps.analyze import analyze
+
+    cv2.setNumThreads(1)  # the runner's threads already keep both cores busy
+    stop = threading.Event()
+    received: list[int] = []
+    with _signals_stop(stop, received):
+        summary = analyze(
+            args.input,
+            cfg,
+            stats=args.stats,
+            events=args.events,
+            report=args.report,
+            labels=args.labels,
+            labels_format=args.labels_format,
+            overwrite=args.overwrite,
+            stop=stop,
+        )
+    return _exit_code(received, summary.frames_out)
+
+
 def _config(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config)
     overrides = {
@@ -375,6 +425,19 @@ def _signals_stop(stop: threading.Event, received: list[int]) -> Iterator[None]:
             signal.signal(s, h)
 
 
+def _exit_code(received: list[int], frames_out: int) -> int:
+    """0, or 128 + the signal that stopped the run (logged with what was kept)."""
+    if not received:
+        return 0
+    signum = received[0]
+    log.warning(
+        "stopped by %s after %d frames; partial outputs kept (see above)",
+        signal.Signals(signum).name,
+        frames_out,
+    )
+    return 128 + signum
+
+
 def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
     # Imported here so `vidseg --help` and `vidseg config` start fast.
     import cv2
@@ -407,15 +470,7 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
             serve=getattr(args, "serve", None),
             token=getattr(args, "token", None),
         )
-    if received:
-        signum = received[0]
-        log.warning(
-            "stopped by %s after %d frames; partial outputs kept (see above)",
-            signal.Signals(signum).name,
-            summary.frames_out,
-        )
-        return 128 + signum
-    return 0
+    return _exit_code(received, summary.frames_out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -434,6 +489,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _run_serve(args, cfg)
             if args.command == "preview":
                 return _run_preview(args, cfg)
+            if args.command == "analyze":
+                return _run_analyze(args, cfg)
             return _convert(args, cfg, "demo" if args.command == "demo" else args.input)
         except (ConfigError, EncoderNotFoundError, DisplayError) as exc:
             print(f"vidseg: error: {exc}", file=sys.stderr)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .analysis.config import AnalysisConfig, parse_analysis
+from .analysis.rules_config import events_yaml
 from .errors import ConfigError
 from .pacing import PACINGS
 
@@ -156,6 +158,7 @@ class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         """Return a new config with flat ``{field: value}`` overrides validated and applied."""
@@ -165,13 +168,14 @@ class Config:
             if key not in owner:
                 raise ConfigError(_unknown(key, owner))
             by_section.setdefault(owner[key], {})[key] = value
-        return Config(
+        return dataclasses.replace(
+            self,
             **{
                 name: dataclasses.replace(
                     getattr(self, name), **validate_section(cls, by_section.get(name, {}))
                 )
                 for name, cls in _SECTIONS.items()
-            }
+            },
         )
 
 
@@ -234,7 +238,8 @@ def validate_section(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
 def load_config(path: str | Path | None = None) -> Config:
     """Load and validate a YAML config; ``None`` gives the defaults.
 
-    The file may hold the sections ``engine``, ``output`` and ``run``; any key it
+    The file may hold the sections ``engine``, ``output``, ``run`` and ``analysis``
+    (zones, masks and event rules: :mod:`vidseg.analysis.config`); any key it
     leaves out keeps its default.  Unknown keys are errors that suggest the
     nearest valid key.
 
@@ -258,10 +263,16 @@ def load_config(path: str | Path | None = None) -> Config:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(p)!r} must hold a mapping of sections")
-    sections = {}
+    sections: dict[str, Any] = {}
     for name, body in data.items():
+        if name == "analysis":  # zones, masks and rules: lists, not flat keys
+            try:
+                sections[name] = parse_analysis(body, base_dir=p.parent)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} (in {str(p)!r})") from None
+            continue
         if name not in _SECTIONS:
-            raise ConfigError(_unknown(str(name), _SECTIONS) + f" (in {str(p)!r})")
+            raise ConfigError(_unknown(str(name), [*_SECTIONS, "analysis"]) + f" (in {str(p)!r})")
         if not isinstance(body, dict):
             raise ConfigError(f"config section {name!r} must be a mapping, got {body!r}")
         try:
@@ -300,4 +311,29 @@ def render_defaults() -> str:
             else str(value)
         )
         lines += [f"  # {meta['help']}{allowed}", f"  {f.name}: {text}"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _ANALYSIS_DOC + events_yaml()
+
+
+_ANALYSIS_DOC = """
+# `vidseg analyze` only: zones, masks and event rules (empty by default).
+# Validated before any work; a bad entry is one error line naming the key.
+analysis:
+  # Named polygons with their own statistics (pixels, share and bounding box
+  # of each cluster in the zone).  name: letters, digits, - and _ ("frame" is
+  # the whole frame, reserved).  units is required: relative (0..1 of
+  # width/height) or pixels (0..W, 0..H, top-left origin); points: at least 3,
+  # in order around the outline, not self-intersecting, inside the frame.  A
+  # pixel is in a zone when its centre is.
+  #   - name: door
+  #     units: relative
+  #     points: [[0.10, 0.20], [0.40, 0.20], [0.40, 0.60], [0.10, 0.60]]
+  zones: []
+  # Pixels left out of the fit and of every statistic (a timestamp overlay,
+  # a tree in the wind): a polygon (units + points, as zones), or a PNG of the
+  # frame's size whose white pixels are ignored (path relative to this file).
+  # share_of_zone / area_share are shares of the zone's / frame's unmasked part.
+  #   - units: pixels
+  #     points: [[0, 0], [200, 0], [200, 30], [0, 30]]
+  #   - png: mask.png
+  masks: []
+"""

@@ -93,6 +93,7 @@ class Segmenter:
         self.color_space = color_space
         self.seed = seed
         self._options = options
+        self._ignore: np.ndarray | None = None
         self._params: EngineConfig | None = None
         self._reset_state()
 
@@ -194,6 +195,30 @@ class Segmenter:
             self._palette = self._new_tracker(self._params)
         else:
             self._palette.reseed(self._params)
+
+    def set_mask(self, ignore: np.ndarray | None) -> None:
+        """Leave pixels out of the fit (they are still labelled): ``(H, W)`` bool, True = ignored.
+
+        The next frame draws its sample positions from the other pixels only.
+        The mask applies to frames of its size; frames of another size (a
+        reconnected camera) are sampled everywhere.  ``None`` removes it.
+
+        Raises
+        ------
+        ValueError
+            ``ignore`` is not a 2-d boolean array, or it ignores every pixel.
+        """
+        if ignore is not None:
+            ignore = np.asarray(ignore)
+            if ignore.dtype != bool or ignore.ndim != 2:
+                raise ValueError(
+                    f"ignore must be an (H, W) bool array; got {ignore.dtype} {ignore.shape}"
+                )
+            if ignore.all():
+                raise ValueError("ignore masks every pixel; leave some of the frame to segment")
+        self._ignore = ignore
+        if self._params is not None:
+            self._shape = None  # re-draw the sample positions on the next frame
 
     def segment(self, frame: np.ndarray) -> Segmentation:
         """Segment one frame; frames must be fed in order.
@@ -309,10 +334,21 @@ class Segmenter:
     def _new_size(self, h: int, w: int, p: EngineConfig) -> None:
         n = h * w
         rng = np.random.default_rng(p.seed)
-        if n <= p.sample_size:
-            self._sample_idx = np.arange(n)
+        if self._ignore is not None and self._ignore.shape == (h, w):
+            allowed = np.flatnonzero(~self._ignore.reshape(-1))
         else:
-            self._sample_idx = np.sort(rng.choice(n, size=p.sample_size, replace=False))
+            if self._ignore is not None:
+                log.warning(
+                    "the fit's mask is %s but frames are %dx%d; sampling every pixel",
+                    "x".join(map(str, self._ignore.shape[::-1])),
+                    w,
+                    h,
+                )
+            allowed = np.arange(n)
+        if len(allowed) <= p.sample_size:
+            self._sample_idx = allowed
+        else:
+            self._sample_idx = np.sort(rng.choice(allowed, size=p.sample_size, replace=False))
         self._shape = (h, w)
         self._prev_labels = None
         self._cells = layout_cells(self._sample_idx, h, w)

@@ -1,0 +1,1 @@
+"""Analysis of segmented video: zones, masks, zone statistics, rules and events."""
