@@ -1,15 +1,21 @@
 """Command line: parse -> config -> run -> exit code.
 
-Exit codes: 0 success; 1 runtime failure (unreadable or corrupt input, output
-cannot be written); 2 bad usage or configuration (unknown flag or config key,
-value out of range, unknown view or codec); 130 / 143 stopped by SIGINT /
-SIGTERM after finalising what was written.
+Exit codes are one table, :class:`vidseg.exitcodes.ExitCode`: 0 success; 1
+runtime failure (unreadable or corrupt input, no camera, output cannot be
+written); 2 bad usage or configuration (unknown flag or config key, value out
+of range, unknown codec, unsupported container, codec/container mismatch,
+existing output); 130 / 143 stopped by SIGINT / SIGTERM after finalising what
+was written.  Errors map to codes by type (``VidsegError.exit_code``).
+
+Nothing heavy is imported at module level: ``--help`` and ``config`` answer
+without loading NumPy, OpenCV, PyAV or the engine.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,10 +23,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from . import __version__
 from .config import Config, field_specs, load_config, render_defaults
-from .errors import ConfigError, EncoderNotFoundError, VidsegError
+from .errors import VidsegError
+from .exitcodes import EXIT_CODES_HELP, ExitCode
 
 __all__ = ["build_parser", "main"]
 
@@ -28,6 +36,24 @@ log = logging.getLogger("vidseg")
 
 # Short aliases for the flags people type most.
 _ALIASES = {"n_clusters": ["--k"]}
+
+_EXAMPLES = """\
+examples:
+  vidseg convert input.mp4 out.mp4 --k 8 --stats stats.csv   # a file, with statistics
+  vidseg convert 0 cam.mp4 --live-pacing throughput          # webcam 0, more fps
+  ffmpeg -i in.mkv -f mpegts - | vidseg convert - out.webm   # standard input, VP9 output
+  vidseg config > my.yaml && vidseg convert in.mp4 out.mp4 --config my.yaml
+"""
+_EPILOG = _EXAMPLES + "\n" + EXIT_CODES_HELP
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps descriptions; keeps the examples and the exit-code table as laid out."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith(("examples:", "exit codes:")):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def _flag(name: str) -> str:
@@ -42,7 +68,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         meta = f.metadata
         names = [_flag(f.name), *_ALIASES.get(f.name, [])]
         # argparse %-formats help strings
-        help_text = meta["help"].replace("%", "%%") + f" (default: {f.default})"
+        limits = f"{meta['lo']}..{meta['hi']}, " if meta["lo"] is not None else ""
+        help_text = meta["help"].replace("%", "%%") + f" ({limits}default: {f.default})"
         if isinstance(f.default, bool):
             group.add_argument(
                 *names,
@@ -61,7 +88,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             default=None,
             type=kind,
             choices=meta["choices"],
-            metavar=f.name.upper(),
+            # argparse lists the choices as the metavar: {recolor,palette,...}
+            metavar=None if meta["choices"] else f.name.upper(),
             help=help_text,
         )
 
@@ -69,13 +97,22 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``vidseg`` argument parser (one, shared by every command)."""
     parser = argparse.ArgumentParser(
-        prog="vidseg", description="Real-time, temporally stable k-means video segmentation."
+        prog="vidseg",
+        description="Real-time, temporally stable k-means video segmentation.",
+        epilog=_EPILOG,
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"vidseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-v", "--verbose", action="count", default=0, help="debug log output")
+        p.add_argument(
+            "-v",
+            "--verbose",
+            action="count",
+            default=0,
+            help="debug log output (-vv: OpenCV's too)",
+        )
         p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
         p.add_argument("--config", type=Path, help="YAML config file (see config.yaml)")
         p.add_argument(
@@ -104,9 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
         "convert",
         help="segment a video, camera, stream or image sequence into a video",
         description="Segment INPUT (video file, camera index such as 0, rtsp/http URL, "
-        "image directory or glob, or 'demo') into OUTPUT (.mp4 H.264 by default).",
+        "image directory or glob, '-' or 'pipe:' for standard input, or 'demo') into "
+        "OUTPUT (H.264; VP9 for .webm).",
+        epilog=_EPILOG,
+        formatter_class=_Formatter,
     )
-    convert.add_argument("input", help="video file, camera index, stream URL, images, or demo")
+    convert.add_argument(
+        "input", help="video file, camera index, stream URL, images, - (stdin), or demo"
+    )
     convert.add_argument("output", type=Path, help="output video (.mp4 .mkv .mov .webm .avi)")
     common(convert)
 
@@ -115,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="segment the built-in clip (a pan over a real photo); no camera needed",
         description="Segment the built-in demo clip and write the video, a per-cluster "
         "statistics CSV and a summary of the cluster areas.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_Formatter,
     )
     demo.add_argument(
         "output",
@@ -181,6 +225,17 @@ def _signals_stop(stop: threading.Event, received: list[int]) -> Iterator[None]:
             signal.signal(s, h)
 
 
+def _quiet_opencv(cv2: Any, verbose: int) -> None:
+    """Keep OpenCV's own ``[ WARN]`` / ``[ERROR]`` lines off the terminal.
+
+    vidseg reports what went wrong once, in its own words (a missing camera made
+    OpenCV print 15 lines first).  ``-vv`` or an ``OPENCV_LOG_LEVEL`` set by the
+    user keeps them.
+    """
+    if verbose < 2 and "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
 def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
     # Imported here so `vidseg --help` and `vidseg config` start fast.
     import cv2
@@ -188,6 +243,7 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
     from .apps.convert import convert
 
     cv2.setNumThreads(1)  # the runner's threads already keep both cores busy
+    _quiet_opencv(cv2, args.verbose)
     stop = threading.Event()
     received: list[int] = []
     with _signals_stop(stop, received):
@@ -224,12 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             cfg = _config(args)
             return _convert(args, cfg, "demo" if args.command == "demo" else args.input)
-        except (ConfigError, EncoderNotFoundError) as exc:
-            print(f"vidseg: error: {exc}", file=sys.stderr)
-            return 2
         except VidsegError as exc:
             print(f"vidseg: error: {exc}", file=sys.stderr)
-            return 1
+            return int(exc.exit_code)
         except KeyboardInterrupt:
             print("vidseg: interrupted", file=sys.stderr)
-            return 130
+            return ExitCode.SIGINT

@@ -36,6 +36,19 @@ __all__ = [
 
 COLOR_SPACES = ("bgr", "lab", "oklab")
 VIEWS = ("recolor", "palette", "side-by-side", "overlay")
+#: x264 / x265 speed presets, fastest first.
+PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 
 
 def _opt(
@@ -112,9 +125,11 @@ class OutputConfig:
     """How results are rendered and encoded."""
 
     view: str = _opt("recolor", "what the video shows", choices=VIEWS)
-    codec: str = _opt("libx264", "video encoder (FFmpeg name)")
-    crf: int = _opt(23, "constant rate factor (quality) for x264/x265/vp9", lo=0, hi=63)
-    preset: str = _opt("superfast", "encoder speed preset (x264/x265)")
+    codec: str = _opt("auto", "video encoder (FFmpeg name); auto: libx264, libvpx-vp9 for .webm")
+    crf: int = _opt(
+        23, "constant rate factor (quality): x264/x265 up to 51, vp9/av1 up to 63", lo=0, hi=63
+    )
+    preset: str = _opt("superfast", "encoder speed preset (x264/x265)", choices=PRESETS)
     cabac: bool = _opt(
         False, "x264 CABAC entropy coding: ~14% smaller files, ~28% more encode time"
     )

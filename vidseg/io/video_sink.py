@@ -21,10 +21,11 @@ import av.error
 import cv2
 import numpy as np
 
-from ..errors import EncoderNotFoundError, SinkError, reason
+from ..errors import EncoderNotFoundError, OutputUsageError, SinkError, reason
 from ..frames import FrameResult, StreamInfo
 from ._partial import PartialFileSink, check_output_file, partial_path
 from .audio import AudioPassThrough
+from .codecs import check_crf, choose_codec
 from .encoders import (
     COMMON_ENCODERS,
     CONTAINERS,
@@ -86,9 +87,10 @@ class VideoFileSink(PartialFileSink):
     path : str or Path
         Output file; the extension (.mp4 .mov .mkv .webm .avi) picks the container.
     codec : str
-        FFmpeg video encoder; there is no silent fallback to another one.
+        FFmpeg video encoder, or ``"auto"``: H.264 (``libx264``), VP9 for .webm.
+        There is no silent fallback to another one.
     crf : int
-        Constant rate factor (quality) for x264, x265, VP9 and AV1 encoders.
+        Constant rate factor (quality) for x264, x265 (0-51), VP9 and AV1 (0-63).
     preset : str
         Speed preset for x264 and x265.
     cabac : bool
@@ -102,8 +104,11 @@ class VideoFileSink(PartialFileSink):
     Raises
     ------
     SinkError
-        Missing or unwritable directory, existing output, unknown container, or
-        a codec the container cannot hold.
+        Missing or unwritable directory.
+    OutputUsageError
+        Existing output, unknown container, or a codec the container cannot hold.
+    ConfigError
+        ``crf`` is outside the codec's range.
     EncoderNotFoundError
         ``codec`` is not an available video encoder; the message lists those that are.
 
@@ -121,7 +126,7 @@ class VideoFileSink(PartialFileSink):
         self,
         path: str | Path,
         *,
-        codec: str = "libx264",
+        codec: str = "auto",
         crf: int = 23,
         preset: str = "superfast",
         cabac: bool = False,
@@ -130,6 +135,8 @@ class VideoFileSink(PartialFileSink):
     ) -> None:
         self.path = Path(path)
         self._target = self.path
+        codec = choose_codec(codec, self.path)
+        check_crf(codec, crf)
         self.codec, self.crf, self.preset, self.cabac = codec, crf, preset, cabac
         self.overwrite, self.keep_audio = overwrite, keep_audio
         self.frames_written = 0
@@ -140,7 +147,7 @@ class VideoFileSink(PartialFileSink):
         check_output_file(self.path, overwrite=overwrite)
         suffix = self.path.suffix.lower()
         if suffix not in CONTAINERS:
-            raise SinkError(
+            raise OutputUsageError(
                 f"unsupported output container {self.path.suffix!r} for {name!r}; "
                 f"use one of {', '.join(CONTAINERS)}"
             )
@@ -154,7 +161,7 @@ class VideoFileSink(PartialFileSink):
         self._supported = supported_codecs(self._format)
         if encoder.name not in self._supported:
             fits = [c for c in available_encoders() if c in self._supported]
-            raise SinkError(
+            raise OutputUsageError(
                 f"codec {codec!r} cannot be stored in {suffix} ({name!r}); use "
                 f"one of {', '.join(fits)} or another container"
             )
