@@ -183,6 +183,16 @@ def _config(args: argparse.Namespace) -> Config:
     return cfg.with_overrides(overrides)
 
 
+class _WordsFormatter(logging.Formatter):
+    """``vidseg: message`` for information, ``vidseg: warning: message`` otherwise."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno == logging.INFO:
+            return f"vidseg: {text}"
+        return f"vidseg: {record.levelname.lower()}: {text}"
+
+
 @contextmanager
 def _logging_to_stderr(verbose: int, quiet: bool) -> Iterator[None]:
     """Send vidseg's log records to stderr for the duration of one command.
@@ -192,7 +202,7 @@ def _logging_to_stderr(verbose: int, quiet: bool) -> Iterator[None]:
     """
     level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("vidseg: %(levelname)s: %(message)s"))
+    handler.setFormatter(_WordsFormatter())
     root = logging.getLogger("vidseg")
     saved = (root.handlers[:], root.level, root.propagate)
     root.handlers[:] = [handler]

@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..config import Config
 from ..engine import Segmenter
@@ -23,6 +22,7 @@ from ..io.labels_sink import LabelsSink
 from ..io.sources import open_source
 from ..io.video_sink import VideoFileSink
 from ..pipeline import RunSummary, Sink, run
+from .report import outputs_written, progress_line, summary_text
 
 __all__ = ["AreaSummarySink", "convert"]
 
@@ -124,24 +124,7 @@ def convert(
         "" if info.frame_count is None else f", header claims {info.frame_count} frames",
     )
     total = cfg.run.max_frames or info.frame_count
-    bar = tqdm(
-        total=None if info.live else total,
-        unit="frame",
-        dynamic_ncols=True,
-        disable=not cfg.run.progress or None,
-        file=sys.stderr,
-        leave=False,
-        desc=Path(info.name).name if not info.live else "live",
-    )
-
-    def progress(result: FrameResult, summary: RunSummary) -> None:
-        if bar.total is not None and bar.n >= bar.total:
-            bar.total = bar.n + 1  # the header lied about the length
-        bar.update(1)
-        if info.live:
-            bar.set_postfix(dropped=summary.dropped, refresh=False)
-
-    try:
+    with progress_line(info, total, enabled=cfg.run.progress) as progress:
         summary = run(
             source,
             Segmenter.from_config(cfg.engine),
@@ -154,10 +137,16 @@ def convert(
             stop=stop,
             on_frame=progress,
         )
-    finally:
-        bar.close()
-    log.info("%s", summary.describe())
+    text = summary_text(
+        summary,
+        outputs_written(sinks),
+        live=info.live,
+        reconnects=getattr(source, "reconnects", 0),
+    )
+    log.debug("%s", summary.describe())  # engine figures (scene cuts, mean fit error)
     if demo_summary:
-        sys.stdout.write(f"wrote {output} and {stats}: {summary.describe()}\n")
+        sys.stdout.write(text + "\n")
         sys.stdout.write(areas.table())
+    else:
+        log.info("%s", text)
     return summary
