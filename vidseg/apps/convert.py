@@ -142,6 +142,7 @@ def convert(
         outputs_written(sinks),
         live=info.live,
         reconnects=getattr(source, "reconnects", 0),
+        fps_after_first=progress.fps_after_first,
     )
     log.debug("%s", summary.describe())  # engine figures (scene cuts, mean fit error)
     if demo_summary:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from ..frames import FrameResult, StreamInfo
 from ..pipeline import RunSummary
 
-__all__ = ["outputs_written", "progress_line", "summary_text"]
+__all__ = ["Progress", "outputs_written", "progress_line", "summary_text"]
 
 _FILE_FORMAT = (
     "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} frames [{elapsed}<{remaining}, {fps}]"
@@ -47,10 +48,37 @@ def _has_console_handler(logger: logging.Logger) -> bool:
     )
 
 
+class Progress:
+    """The per-frame callback for ``run()``: moves the line, times frames after the first.
+
+    The first frame carries one-time costs (loading the compiled kernels, the
+    first k-means++ seeding), so :attr:`fps_after_first` is the steady rate.
+    """
+
+    def __init__(self, update: Callable[[FrameResult, RunSummary], None]) -> None:
+        self._update = update
+        self.frames = 0
+        self._first: float | None = None
+        self._last = 0.0
+
+    def __call__(self, result: FrameResult, summary: RunSummary) -> None:
+        """Count one written frame."""
+        self._last = time.monotonic()
+        if self._first is None:
+            self._first = self._last
+        self.frames += 1
+        self._update(result, summary)
+
+    @property
+    def fps_after_first(self) -> float | None:
+        """Frames per second from the first frame written to the last; None below 3 frames."""
+        if self._first is None or self.frames < 3 or self._last <= self._first:
+            return None
+        return (self.frames - 1) / (self._last - self._first)
+
+
 @contextmanager
-def progress_line(
-    info: StreamInfo, total: int | None, *, enabled: bool
-) -> Iterator[Callable[[FrameResult, RunSummary], None]]:
+def progress_line(info: StreamInfo, total: int | None, *, enabled: bool) -> Iterator[Progress]:
     """A progress line on stderr for one run; yields the per-frame callback for ``run()``.
 
     Files get a bar against ``total`` (a header that lies about the length is
@@ -80,9 +108,9 @@ def progress_line(
     try:
         if _has_console_handler(root) and not bar.disable:
             with logging_redirect_tqdm(loggers=[root], tqdm_class=_Bar):
-                yield update
+                yield Progress(update)
         else:
-            yield update
+            yield Progress(update)
     finally:
         bar.close()
 
@@ -105,12 +133,18 @@ def outputs_written(sinks: Sequence[Any]) -> list[Path]:
 
 
 def summary_text(
-    summary: RunSummary, outputs: Sequence[Path], *, live: bool, reconnects: int = 0
+    summary: RunSummary,
+    outputs: Sequence[Path],
+    *,
+    live: bool,
+    reconnects: int = 0,
+    fps_after_first: float | None = None,
 ) -> str:
     """The end-of-run summary in one line of plain words.
 
     Live runs add the frames dropped to keep up and the reconnects; a file run
-    never drops a frame.
+    never drops a frame.  ``fps_after_first`` adds the steady rate, without the
+    first frame's one-time costs.
 
     >>> s = RunSummary(frames_in=300, frames_out=300, elapsed_s=4.0)
     >>> summary_text(s, [Path("out.mp4"), Path("out.csv")], live=False)
@@ -118,9 +152,10 @@ def summary_text(
     >>> summary_text(RunSummary(frames_out=90, dropped=12, elapsed_s=3.0), [], live=True)
     '90 frames written in 3.0 s (30.0 fps), 12 dropped to keep up, 0 reconnects; no outputs'
     """
-    text = (
-        f"{summary.frames_out} frames written in {summary.elapsed_s:.1f} s ({summary.fps:.1f} fps)"
-    )
+    rate = f"{summary.fps:.1f} fps"
+    if fps_after_first is not None:
+        rate += f"; {fps_after_first:.1f} fps after the first frame, which loads the kernels"
+    text = f"{summary.frames_out} frames written in {summary.elapsed_s:.1f} s ({rate})"
     if live:
         text += f", {summary.dropped} dropped to keep up" if summary.dropped else ", none dropped"
         text += f", {reconnects} reconnect{'' if reconnects == 1 else 's'}"
