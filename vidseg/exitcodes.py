@@ -48,5 +48,5 @@ exit codes:
   2    bad usage or configuration: unknown flag or key, value out of range,
        unknown codec, unsupported container, codec/container mismatch,
        existing output without --overwrite (nothing is written)
-  130  interrupted by Ctrl-C; 143: by SIGTERM (what was written is kept
-       under its .partial name)"""
+  130  interrupted by Ctrl-C (SIGINT) } what was written is kept under its
+  143  stopped by SIGTERM            } .partial name"""
