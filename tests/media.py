@@ -29,10 +29,7 @@ from vidseg.frames import Frame, FrameResult
 from vidseg.io.demo import demo_frames
 from vidseg.io.sources import NetworkSource
 
-# VIDSEG_MEDIA points elsewhere, e.g. from a git worktree that is not next to shared/.
-MEDIA_DIR = Path(
-    os.environ.get("VIDSEG_MEDIA") or Path(__file__).parents[1].parent / "shared" / "media"
-)
+MEDIA_DIR = Path(__file__).parents[1].parent / "shared" / "media"
 VTEST = "vtest_pedestrians_static.avi"  # 795 frames at 10 fps, AAC (ADTS) audio, AVI
 DASHCAM = "udacity_dashcam_solidWhiteRight.mp4"  # 221 frames, audio is stream 0
 TRAFFIC = "o4n_traffic_topdown_static.mp4"  # 640x360, 23.976 fps, AAC audio
