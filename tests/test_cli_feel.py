@@ -18,7 +18,7 @@ from pathlib import Path
 
 import av
 import pytest
-from media import TRAFFIC, VTEST, cv2_read, media, need_ffmpeg
+from media import HAND, TRAFFIC, VTEST, cv2_read, media, need_ffmpeg
 
 from vidseg.cli import main
 from vidseg.errors import (
@@ -251,3 +251,12 @@ def test_log_lines_never_land_inside_the_progress_line(tmp_path: Path) -> None:
     assert warned, err
     for line in warned:
         assert line.lstrip("\x1b[A").startswith("vidseg: warning:"), repr(line)
+
+
+def test_default_output_is_no_larger_than_its_input(tmp_path: Path) -> None:
+    clip = media(HAND)  # 0.56 MB of efficient H.264; segmented at the old defaults: 3.7 MB
+    out = tmp_path / "o.mp4"
+    assert main(["convert", str(clip), str(out), "-q"]) == 0
+    assert out.stat().st_size <= clip.stat().st_size
+    head = out.read_bytes()
+    assert b"cabac=1 " in head and b"keyint=250 " in head  # 10 s at 25 fps (files)

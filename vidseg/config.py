@@ -127,11 +127,15 @@ class OutputConfig:
     view: str = _opt("recolor", "what the video shows", choices=VIEWS)
     codec: str = _opt("auto", "video encoder (FFmpeg name); auto: libx264, libvpx-vp9 for .webm")
     crf: int = _opt(
-        23, "constant rate factor (quality): x264/x265 up to 51, vp9/av1 up to 63", lo=0, hi=63
+        33,
+        "constant rate factor (quality; lower is better and larger): x264/x265 up to 51, "
+        "vp9/av1 up to 63",
+        lo=0,
+        hi=63,
     )
     preset: str = _opt("superfast", "encoder speed preset (x264/x265)", choices=PRESETS)
     cabac: bool = _opt(
-        False, "x264 CABAC entropy coding: ~14% smaller files, ~28% more encode time"
+        True, "x264 CABAC entropy coding (off: CAVLC, ~15% larger files, a little faster)"
     )
     keep_audio: bool = _opt(True, "copy the input's audio track into the output")
     overlay_alpha: float = _opt(
