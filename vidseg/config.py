@@ -125,7 +125,11 @@ class OutputConfig:
     """How results are rendered and encoded."""
 
     view: str = _opt("recolor", "what the video shows", choices=VIEWS)
-    codec: str = _opt("auto", "video encoder (FFmpeg name); auto: libx264, libvpx-vp9 for .webm")
+    codec: str = _opt(
+        "auto",
+        "video encoder: auto (libx264; libvpx-vp9 for .webm) or an FFmpeg encoder such as "
+        "libx265, libvpx-vp9, libsvtav1, mpeg4, ffv1",
+    )
     crf: int = _opt(
         33,
         "constant rate factor (quality; lower is better and larger): x264/x265 up to 51, "
