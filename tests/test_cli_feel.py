@@ -7,6 +7,7 @@ ffmpeg writing into its standard input, a pseudo-terminal for the progress line.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import pty
@@ -260,3 +261,39 @@ def test_default_output_is_no_larger_than_its_input(tmp_path: Path) -> None:
     assert out.stat().st_size <= clip.stat().st_size
     head = out.read_bytes()
     assert b"cabac=1 " in head and b"keyint=250 " in head  # 10 s at 25 fps (files)
+
+
+def test_demo_reports_its_steady_fps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", str(tmp_path / "d.mp4"), "--max-frames", "6", "--k", "3", "-q"]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("6 frames written in ")
+    assert "fps after the first frame, which loads the kernels" in line
+
+
+def test_packaging_metadata_has_no_deprecated_licence_table() -> None:
+    import tomllib
+
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert meta["project"]["license"] == "MIT"  # SPDX string, not the deprecated table
+    assert "setuptools>=77" in meta["build-system"]["requires"]
+
+
+def test_setup_a_second_time_installs_nothing() -> None:
+    venv = Path(sys.prefix)
+    stamp = venv / ".vidseg-setup"
+    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    if not stamp.is_file() or stamp.read_text().splitlines()[0] != f"{digest} {REPO}":
+        pytest.skip("this environment was not set up from this tree by scripts/setup.sh")
+    installed = sorted(venv.glob("lib/python*/site-packages/*vidseg*"))
+    before = [p.stat().st_mtime_ns for p in installed]
+    done = subprocess.run(
+        ["bash", "-c", "source scripts/setup.sh"],
+        env={k: v for k, v in os.environ.items() if k != "EXTRAS"} | {"VENV": str(venv)},
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""  # no pip, no setuptools warnings
+    assert [p.stat().st_mtime_ns for p in installed] == before
