@@ -97,9 +97,18 @@ class FrameResult:
     view : ndarray, optional
         An already-rendered BGR view; otherwise ``view_name`` is rendered.
     view_name : str
-        One of :data:`vidseg.render.VIEWS`.
+        One of :data:`vidseg.render.VIEWS`: what video files show.
     overlay_alpha : float
         Colour weight of the ``overlay`` view.
+    display_view : str, optional
+        What displays (window, web page) show; it follows the run's live
+        controls, while a video file keeps ``view_name``.  Default: ``view_name``.
+
+    Attributes
+    ----------
+    extras : dict
+        Measurements added by the run's ``measure`` step before the sinks see
+        the result (e.g. zone statistics), by name.
     """
 
     def __init__(
@@ -111,13 +120,17 @@ class FrameResult:
         view: np.ndarray | None = None,
         view_name: str = "recolor",
         overlay_alpha: float = 0.5,
+        display_view: str | None = None,
     ) -> None:
         self.frame = frame
         self.segmentation = segmentation
         self.stats = stats
         self.view_name = view_name
         self.overlay_alpha = overlay_alpha
+        self.display_view = display_view or view_name
+        self.extras: dict[str, Any] = {}
         self._view = view
+        self._views: dict[str, np.ndarray] = {}
         self._i420: np.ndarray | None = None
 
     def __repr__(self) -> str:
@@ -127,12 +140,24 @@ class FrameResult:
     def view(self) -> np.ndarray:
         """The rendered view, (H, W', 3) uint8 BGR."""
         if self._view is None:
+            self._view = self.render_view(self.view_name)
+        return self._view
+
+    def render_view(self, name: str) -> np.ndarray:
+        """Any view of this result, (H, W', 3) uint8 BGR, rendered once and cached.
+
+        Displays call it from their own threads; two threads asking for the same
+        view at once may both render it (the same pixels), never a torn image.
+        """
+        if name == self.view_name and self._view is not None:
+            return self._view
+        image = self._views.get(name)
+        if image is None:
             from .render import render
 
-            self._view = render(
-                self.view_name, self.frame.image, self.segmentation, alpha=self.overlay_alpha
-            )
-        return self._view
+            image = render(name, self.frame.image, self.segmentation, alpha=self.overlay_alpha)
+            self._views[name] = image
+        return image
 
     @property
     def view_i420(self) -> np.ndarray | None:

@@ -5,9 +5,14 @@ collects statistics and hands every :class:`~vidseg.frames.FrameResult` to
 each sink.  Decode, segmentation and encode overlap in three threads:
 
 ``vidseg-read``   iterates the source into the input queue;
-the caller        segments and renders (the caller's thread, so signal handlers
-                  and ``KeyboardInterrupt`` reach it);
-``vidseg-write``  writes results to the sinks, in order.
+the caller        applies live controls and segments (the caller's thread, so
+                  signal handlers and ``KeyboardInterrupt`` reach it);
+``vidseg-write``  measures results and writes them to the sinks, in order
+                  (views are rendered there, on first use).
+
+A :class:`~vidseg.control.RunControl` steers a run (k, view, pause, re-seed,
+stop): its requests are queued and applied between two frames by the
+segmenting thread, the only one that touches the segmenter.
 
 Both queues are bounded.  For files the input queue blocks, so no frame is ever
 dropped and order is kept; for live sources both queues hold one item, the
@@ -20,38 +25,41 @@ the sinks are aborted (partial outputs kept and named), on success closed.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-import numpy as np
-
+from .control import RunControl
 from .engine import Segmenter
 from .errors import SourceReadError
 from .frames import Frame, FrameResult, StreamInfo
 from .io.sources import FrameSource
 from .pacing import PACINGS, LivePacer
+from .queues import END, POLL, BlockingQueue, Failure, LatestQueue, Reopen, Stop
 from .render import VIEWS
 from .stats import ClusterStats
+from .summary import RunSummary, latency_figures
 
 __all__ = ["RunSummary", "Sink", "run"]
 
 log = logging.getLogger(__name__)
 
-_POLL = 0.1  # seconds between checks of the stop flag while waiting on a queue
+_IDLE_POLL = 0.02  # the writer's poll when a sink (a window) needs turns between frames
 
 
 class Sink(Protocol):
     """What :func:`run` writes to (video files, stats tables, windows, servers).
 
-    Optional: ``reopen(info)``, called between two frames when a live source's
-    frame size changed (``info`` has the new size); sinks without it go on.
+    Optional methods, called when a sink has them:
+
+    ``reopen(info)``  between two frames when a live source's frame size
+                      changed (``info`` has the new size); sinks without it go on;
+    ``idle()``        in the writer thread about every 20 ms while no frame
+                      arrives (paused, a slow source), e.g. for a window's keys.
     """
 
     def open(self, info: StreamInfo) -> None: ...
@@ -61,132 +69,6 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
     def abort(self) -> None: ...
-
-
-@dataclass
-class RunSummary:
-    """What a run did.
-
-    Attributes
-    ----------
-    frames_in : int
-        Frames the source delivered.
-    frames_out : int
-        Frames segmented and written to every sink.
-    dropped : int
-        Live frames dropped because processing fell behind (always 0 for files).
-    elapsed_s : float
-        Wall time of the run.
-    scene_cuts : int
-        Frames on which the palette was re-seeded after the first.
-    mean_inertia : float
-        Mean fit error over the frames segmented (clustering-space units squared).
-    latency_ms : dict
-        Live sources: capture-to-written latency, ``p50``, ``p95``, ``max`` and
-        ``first_half`` / ``second_half`` means (equal halves mean it is not
-        growing).  Empty for files, which are read ahead on purpose.
-    stopped_by : int or None
-        The signal number that stopped the run, if any.
-    """
-
-    frames_in: int = 0
-    frames_out: int = 0
-    dropped: int = 0
-    elapsed_s: float = 0.0
-    scene_cuts: int = 0
-    mean_inertia: float = 0.0
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    stopped_by: int | None = None
-
-    @property
-    def fps(self) -> float:
-        """Frames written per second of wall time."""
-        return self.frames_out / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    def describe(self) -> str:
-        """One human-readable line."""
-        text = (
-            f"{self.frames_out} frames written of {self.frames_in} read in "
-            f"{self.elapsed_s:.1f} s ({self.fps:.1f} fps), {self.dropped} dropped, "
-            f"{self.scene_cuts} scene cuts, mean fit error {self.mean_inertia:.2f}"
-        )
-        if self.latency_ms:
-            text += (
-                f", latency p50 {self.latency_ms['p50']:.0f} ms p95 {self.latency_ms['p95']:.0f} ms"
-            )
-        return text
-
-
-class _Stop(Exception):
-    """Internal: the run was asked to stop."""
-
-
-class _LatestQueue:
-    """Bounded queue for live sources: a put on a full queue drops the oldest item."""
-
-    def __init__(self, maxsize: int) -> None:
-        self._items: collections.deque[Any] = collections.deque()
-        self._maxsize = maxsize
-        self._cond = threading.Condition()
-        self.dropped = 0
-
-    def put(self, item: Any, stop: threading.Event) -> None:
-        with self._cond:
-            # Control items (end of stream, errors) never drop a frame and are never dropped.
-            while (
-                isinstance(item, Frame)
-                and len(self._items) >= self._maxsize
-                and isinstance(self._items[0], Frame)
-            ):
-                self._items.popleft()
-                self.dropped += 1
-            self._items.append(item)
-            self._cond.notify()
-
-    def get(self, timeout: float) -> Any:
-        with self._cond:
-            if not self._items:
-                self._cond.wait(timeout)
-            if not self._items:
-                raise queue.Empty
-            return self._items.popleft()
-
-
-class _BlockingQueue:
-    """Bounded lossless queue: a put waits for room (checking the stop flag)."""
-
-    dropped = 0
-
-    def __init__(self, maxsize: int) -> None:
-        self._q: queue.Queue[Any] = queue.Queue(maxsize)
-
-    def put(self, item: Any, stop: threading.Event) -> None:
-        while True:
-            if stop.is_set():
-                raise _Stop
-            try:
-                self._q.put(item, timeout=_POLL)
-                return
-            except queue.Full:
-                continue
-
-    def get(self, timeout: float) -> Any:
-        return self._q.get(timeout=timeout)
-
-
-_END = object()
-
-
-@dataclass
-class _Failure:
-    error: BaseException
-
-
-@dataclass
-class _Reopen:
-    """Writer instruction: the frame size changed; reopen the sinks for ``info``."""
-
-    info: StreamInfo
 
 
 def run(
@@ -201,6 +83,8 @@ def run(
     live_pacing: str = "latency",
     stop: threading.Event | None = None,
     on_frame: Callable[[FrameResult, RunSummary], None] | None = None,
+    control: RunControl | None = None,
+    measure: Callable[[FrameResult], None] | None = None,
 ) -> RunSummary:
     """Segment every frame of ``source`` and write the results to ``sinks``.
 
@@ -229,6 +113,13 @@ def run(
     on_frame : callable, optional
         Called in the segmenting thread with each result and the running summary
         (progress bars, status lines).
+    control : RunControl, optional
+        Live controls (k, view, pause, re-seed, stop), applied between two
+        frames by the segmenting thread; ``control.stop()`` ends the run like
+        the end of the input (sinks closed, not aborted).
+    measure : callable, optional
+        Called in the writer thread with each result before the sinks see it,
+        to add measurements to ``result.extras`` (off the segmenting thread).
 
     Returns
     -------
@@ -246,139 +137,227 @@ def run(
         raise ValueError(f"view must be one of {', '.join(VIEWS)}; got {view!r}")
     if live_pacing not in PACINGS:
         raise ValueError(f"live_pacing must be one of {', '.join(PACINGS)}; got {live_pacing!r}")
-    stop = stop if stop is not None else threading.Event()
-    info = source.info
-    live = info.live
-    stream = info  # the current frame size, for live sources that change it
-    inbox: _LatestQueue | _BlockingQueue = _LatestQueue(1) if live else _BlockingQueue(queue_size)
-    outbox = _BlockingQueue(1 if live else queue_size)
-    pacer = LivePacer(overlap=live_pacing == "throughput") if live else None
-    summary = RunSummary()
-    latencies: list[float] = []
-    inertia_sum = 0.0
-    segmented = 0
-    failures: list[BaseException] = []
-    start = time.monotonic()
+    return _Run(
+        source,
+        segmenter,
+        sinks,
+        view=view,
+        overlay_alpha=overlay_alpha,
+        max_frames=max_frames,
+        queue_size=queue_size,
+        pacing=live_pacing,
+        stop=stop if stop is not None else threading.Event(),
+        on_frame=on_frame,
+        control=control,
+        measure=measure,
+    ).execute()
 
-    def read() -> None:
+
+class _Run:
+    """One run of the pipeline: the state the three stages share, one method per stage.
+
+    ``read`` (thread ``vidseg-read``) fills the inbox, ``segment`` (the caller's
+    thread) turns frames into results, ``write`` (thread ``vidseg-write``)
+    hands them to the sinks; ``execute`` starts, joins and finishes them.
+    """
+
+    def __init__(
+        self,
+        source: FrameSource,
+        segmenter: Segmenter,
+        sinks: Sequence[Sink],
+        *,
+        view: str,
+        overlay_alpha: float,
+        max_frames: int | None,
+        queue_size: int,
+        pacing: str,
+        stop: threading.Event,
+        on_frame: Callable[[FrameResult, RunSummary], None] | None,
+        control: RunControl | None,
+        measure: Callable[[FrameResult], None] | None,
+    ) -> None:
+        self.source, self.segmenter, self.sinks = source, segmenter, sinks
+        self.view, self.overlay_alpha, self.max_frames = view, overlay_alpha, max_frames
+        self.stop, self.on_frame, self.control, self.measure = stop, on_frame, control, measure
+        self.live = source.info.live
+        self.stream = source.info  # the current frame size, for live sources that change it
+        self.inbox: LatestQueue | BlockingQueue = (
+            LatestQueue(1) if self.live else BlockingQueue(queue_size)
+        )
+        self.outbox = BlockingQueue(1 if self.live else queue_size)
+        self.pacer = LivePacer(overlap=pacing == "throughput") if self.live else None
+        # Sinks that want a turn while no frame comes (a window's key handling, paused).
+        self.idlers = [i for i in (getattr(s, "idle", None) for s in sinks) if i is not None]
+        self.summary = RunSummary()
+        self.latencies: list[float] = []
+        self.inertia_sum = 0.0
+        self.segmented = 0
+        self.failures: list[BaseException] = []
+
+    def execute(self) -> RunSummary:
+        """Run the stages to the end; finish the sinks; return the summary."""
+        start = time.monotonic()
+        for sink in self.sinks:
+            sink.open(self.source.info)
+        reader = threading.Thread(target=self.read, name="vidseg-read", daemon=True)
+        writer = threading.Thread(target=self.write, name="vidseg-write", daemon=True)
+        source_error: SourceReadError | None = None
+        ok = False
         try:
-            for frame in source:
-                if stop.is_set():
+            reader.start()
+            writer.start()
+            source_error = self.segment()
+            self.outbox.put(END, self.stop)
+            writer.join()
+            if self.failures:
+                raise self.failures[0]
+            ok = True
+        except Stop:
+            if self.failures:
+                raise self.failures[0] from None
+        finally:
+            self.stop.set()
+            self.source.close()
+            writer.join(timeout=30)
+            reader.join(timeout=5)
+            s = self.summary
+            s.elapsed_s = time.monotonic() - start
+            s.dropped = self.inbox.dropped
+            s.mean_inertia = self.inertia_sum / self.segmented if self.segmented else 0.0
+            s.latency_ms = latency_figures(self.latencies)
+            _finish_sinks(self.sinks, ok)
+        if source_error is not None:
+            raise source_error
+        return self.summary
+
+    def read(self) -> None:
+        """Reader thread: iterate the source into the inbox, then the end marker."""
+        try:
+            for frame in self.source:
+                if self.stop.is_set():
                     break
-                inbox.put(frame, stop)
-                summary.frames_in += 1
-                if max_frames is not None and summary.frames_in >= max_frames:
+                self.inbox.put(frame, self.stop)
+                self.summary.frames_in += 1
+                if self.max_frames is not None and self.summary.frames_in >= self.max_frames:
                     break
-            inbox.put(_END, stop)
-        except _Stop:
+            self.inbox.put(END, self.stop)
+        except Stop:
             pass
         except BaseException as exc:  # re-raised in the caller
-            inbox.put(_Failure(exc), stop)
+            self.inbox.put(Failure(exc), self.stop)
 
-    def write() -> None:
+    def segment(self) -> SourceReadError | None:
+        """Caller's thread: take frames, apply controls, segment, hand results on.
+
+        Returns the source's read error when the input broke after some frames
+        (everything before it is written); raises ``Stop`` when stopped.
+        """
+        while True:
+            if self.stop.is_set():
+                raise Stop
+            if self.control is not None and not self.steer():
+                return None
+            if self.pacer is not None and not self.pacer.wait_turn(POLL):
+                continue
+            try:
+                item = self.inbox.get(timeout=POLL)
+            except queue.Empty:
+                continue
+            if item is END:
+                return None
+            if isinstance(item, Failure):
+                if isinstance(item.error, SourceReadError) and self.summary.frames_in > 0:
+                    return item.error
+                raise item.error
+            self.segment_one(item)
+
+    def steer(self) -> bool:
+        """Apply queued controls; wait while paused.  False when asked to stop."""
+        control = self.control
+        assert control is not None
+        while True:
+            control.apply(self.segmenter)
+            if control.stopping:
+                return False
+            if not control.state.paused or self.stop.is_set():
+                return True
+            control.wait(POLL)
+
+    def segment_one(self, frame: Frame) -> None:
+        """Segment one frame and queue its result for the writer."""
+        size = (frame.image.shape[1], frame.image.shape[0])
+        if self.live and size != (self.stream.width, self.stream.height):
+            # A reconnected camera or stream came back at another size; before
+            # the first frame the sinks have no size yet, so nothing to reopen.
+            self.stream = dataclasses.replace(self.stream, width=size[0], height=size[1])
+            if self.segmented:
+                self.outbox.put(Reopen(self.stream), self.stop)
+        t_seg = time.monotonic()
+        seg = self.segmenter.segment(frame.image)
+        stats = ClusterStats.from_segmentation(seg, frame_index=frame.index, time_s=frame.time_s)
+        # The view is rendered lazily, by the sinks, in the writer thread.
+        result = FrameResult(
+            frame=frame,
+            segmentation=seg,
+            stats=stats,
+            view_name=self.view,
+            overlay_alpha=self.overlay_alpha,
+            display_view=self.control.state.view if self.control is not None else None,
+        )
+        summary = self.summary
+        if seg.scene_cut and seg.frame_index > 0:
+            summary.scene_cuts += 1
+        self.inertia_sum += seg.inertia
+        self.segmented += 1
+        summary.dropped = self.inbox.dropped
+        if self.pacer is not None:
+            self.pacer.segmented(time.monotonic() - t_seg)
+        self.outbox.put(result, self.stop)
+        if self.on_frame is not None:
+            self.on_frame(result, summary)
+
+    def write(self) -> None:
+        """Writer thread: measure each result, hand it to every sink, in order."""
+        poll = _IDLE_POLL if self.idlers else POLL
         try:
             while True:
                 try:
-                    item = outbox.get(timeout=_POLL)
+                    item = self.outbox.get(timeout=poll)
                 except queue.Empty:
-                    if stop.is_set():
+                    if self.stop.is_set():
                         return
+                    for idle in self.idlers:
+                        idle()
                     continue
-                if item is _END:
+                if item is END:
                     return
-                if isinstance(item, _Reopen):
-                    for sink in sinks:
+                if isinstance(item, Reopen):
+                    for sink in self.sinks:
                         reopen = getattr(sink, "reopen", None)
                         if reopen is not None:
                             reopen(item.info)
                     continue
-                if pacer is not None:
-                    pacer.writing()
-                for sink in sinks:
-                    sink.write(item)
-                if live:
-                    latencies.append(time.monotonic() - item.frame.captured_at)
-                summary.frames_out += 1
-                if pacer is not None:
-                    pacer.written()
+                self.write_one(item)
         except BaseException as exc:
-            failures.append(exc)
-            stop.set()
+            self.failures.append(exc)
+            self.stop.set()
 
-    for sink in sinks:
-        sink.open(info)
-    reader = threading.Thread(target=read, name="vidseg-read", daemon=True)
-    writer = threading.Thread(target=write, name="vidseg-write", daemon=True)
-    source_error: SourceReadError | None = None
-    ok = False
-    try:
-        reader.start()
-        writer.start()
-        while True:
-            if stop.is_set():
-                raise _Stop
-            if pacer is not None and not pacer.wait_turn(_POLL):
-                continue
-            try:
-                item = inbox.get(timeout=_POLL)
-            except queue.Empty:
-                continue
-            if item is _END:
-                break
-            if isinstance(item, _Failure):
-                if isinstance(item.error, SourceReadError) and summary.frames_in > 0:
-                    source_error = item.error
-                    break
-                raise item.error
-            size = (item.image.shape[1], item.image.shape[0])
-            if live and size != (stream.width, stream.height):
-                # A reconnected camera or stream came back at another size; before
-                # the first frame the sinks have no size yet, so nothing to reopen.
-                stream = dataclasses.replace(stream, width=size[0], height=size[1])
-                if segmented:
-                    outbox.put(_Reopen(stream), stop)
-            t_seg = time.monotonic()
-            seg = segmenter.segment(item.image)
-            stats = ClusterStats.from_segmentation(seg, frame_index=item.index, time_s=item.time_s)
-            # The view is rendered lazily, by the sinks, in the writer thread.
-            result = FrameResult(
-                frame=item,
-                segmentation=seg,
-                stats=stats,
-                view_name=view,
-                overlay_alpha=overlay_alpha,
-            )
-            if seg.scene_cut and seg.frame_index > 0:
-                summary.scene_cuts += 1
-            inertia_sum += seg.inertia
-            segmented += 1
-            summary.dropped = inbox.dropped
-            if pacer is not None:
-                pacer.segmented(time.monotonic() - t_seg)
-            outbox.put(result, stop)
-            if on_frame is not None:
-                on_frame(result, summary)
-        outbox.put(_END, stop)
-        writer.join()
-        if failures:
-            raise failures[0]
-        ok = True
-    except _Stop:
-        if failures:
-            raise failures[0] from None
-    finally:
-        stop.set()
-        source.close()
-        writer.join(timeout=30)
-        reader.join(timeout=5)
-        summary.elapsed_s = time.monotonic() - start
-        summary.dropped = inbox.dropped
-        summary.mean_inertia = inertia_sum / segmented if segmented else 0.0
-        summary.latency_ms = _latency(latencies)
-        _finish_sinks(sinks, ok)
-    if source_error is not None:
-        raise source_error
-    return summary
+    def write_one(self, result: FrameResult) -> None:
+        """Measure ``result`` and write it to every sink."""
+        if self.pacer is not None:
+            self.pacer.writing()
+        if self.measure is not None:
+            self.measure(result)
+        for sink in self.sinks:
+            sink.write(result)
+        if self.control is not None:
+            self.control.observe(result)
+        if self.live:
+            self.latencies.append(time.monotonic() - result.frame.captured_at)
+        self.summary.frames_out += 1
+        if self.pacer is not None:
+            self.pacer.written()
 
 
 def _finish_sinks(sinks: Sequence[Sink], ok: bool) -> None:
@@ -395,17 +374,3 @@ def _finish_sinks(sinks: Sequence[Sink], ok: bool) -> None:
             error = error or exc
     if error is not None and ok:
         raise error
-
-
-def _latency(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    ms = np.asarray(values) * 1000.0
-    half = max(len(ms) // 2, 1)
-    return {
-        "p50": float(np.percentile(ms, 50)),
-        "p95": float(np.percentile(ms, 95)),
-        "max": float(ms.max()),
-        "first_half": float(ms[:half].mean()),
-        "second_half": float(ms[half:].mean()) if len(ms) > 1 else float(ms[0]),
-    }

@@ -73,11 +73,18 @@ def nearest(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def match(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Reorder ``new`` so each centre takes the id of the old centre it is closest to."""
-    cost = ((old[:, None, :] - new[None, :, :]) ** 2).sum(axis=2)
+    """Reorder ``new`` so each centre takes the id of the old centre it is closest to.
+
+    When k changed, the ids that survive (``0 .. min(k_old, k_new) - 1``) are
+    matched and the extra new centres take the ids after them, in their order.
+    """
+    kept = min(len(old), len(new))
+    cost = ((old[:kept, None, :] - new[None, :, :]) ** 2).sum(axis=2)
     rows, cols = linear_sum_assignment(cost)
     out = np.empty_like(new)
     out[rows] = new[cols]
+    rest = np.setdiff1d(np.arange(len(new)), cols)
+    out[kept:] = new[rest]
     return out
 
 

@@ -63,10 +63,20 @@ class PaletteTracker:
         self._fit_hist: np.ndarray | None = None
         self._fit_inertia = 0.0
         self._prev_x: np.ndarray | None = None
+        self._force_reseed = False
 
     def new_sample(self) -> None:
         """The sample positions changed (new frame size): no per-position comparison."""
         self._prev_x = None
+
+    def reseed(self, params: EngineConfig | None = None) -> None:
+        """Re-seed on the next frame, matched to the current ids.
+
+        ``params`` replaces the settings (e.g. a new k) from that frame on.
+        """
+        if params is not None:
+            self.p = params
+        self._force_reseed = True
 
     def update(self, x: np.ndarray, hist: np.ndarray, frame: int) -> bool:
         """Fit frame ``frame``'s centres to its sample ``x`` (colour histogram ``hist``).
@@ -76,7 +86,8 @@ class PaletteTracker:
         """
         p, self.frame = self.p, frame
         old = self.centers
-        reseed = old is None
+        reseed = old is None or self._force_reseed
+        self._force_reseed = False
         # The previous centres' error on this sample, computed at most once per frame.
         old_errors: list[float] = []
 
@@ -85,7 +96,7 @@ class PaletteTracker:
                 old_errors.append(float(nearest(x, old)[1].mean()))
             return old_errors[0]
 
-        if old is not None and self._hist is not None and p.scene_cut < 1.0:
+        if not reseed and old is not None and self._hist is not None and p.scene_cut < 1.0:
             tv = hist_distance(hist, self._hist)
             if tv >= p.scene_cut / 3:  # the fit error is only needed for borderline frames
                 err = old_error()

@@ -138,6 +138,38 @@ class Segmenter:
         """Forget the palette: the next frame re-seeds with k-means++."""
         self._reset_state()
 
+    def reseed(self) -> None:
+        """Re-seed the palette with k-means++ on the next frame, keeping the ids.
+
+        Unlike :meth:`reset`, the fresh centres are matched to the current ones
+        (Hungarian on colour distance, as after a hard cut), so a cluster keeps
+        its id and colour if the scene still has it.
+        """
+        if self._params is not None and self.centers_ is not None:
+            self._palette.reseed()
+
+    def set_n_clusters(self, n_clusters: int) -> None:
+        """Change k between two frames; the surviving ids keep their colours.
+
+        The next frame re-seeds with ``n_clusters`` centres matched to the
+        current ones: ids ``0 .. min(old, new) - 1`` are matched to the fresh
+        centres nearest them, and added clusters take the ids after them.
+
+        Raises
+        ------
+        ConfigError
+            ``n_clusters`` is outside 2..64.
+        """
+        checked = validate_section(EngineConfig, {"n_clusters": n_clusters})["n_clusters"]
+        self.n_clusters = checked
+        if self._params is None:
+            return
+        self._params = dataclasses.replace(self._params, n_clusters=checked)
+        if self.centers_ is None:
+            self._palette = PaletteTracker(self._params)
+        else:
+            self._palette.reseed(self._params)
+
     def segment(self, frame: np.ndarray) -> Segmentation:
         """Segment one frame; frames must be fed in order.
 
