@@ -36,7 +36,19 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-spec="$ROOT"
-[ -n "${EXTRAS:-}" ] && spec="$ROOT[$EXTRAS]"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec"
+# A second run installs nothing: the stamp records what is installed (this source
+# tree, its pyproject.toml, the extras); a change to any of them reinstalls.
+stamp="$VENV/.vidseg-setup"
+want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1) $ROOT"
+have_extras=""
+if [ -f "$stamp" ] && [ "$(head -n1 "$stamp")" = "$want" ] \
+    && "$VENV/bin/python" -c 'import vidseg' 2>/dev/null; then
+    have_extras="installed:$(sed -n 2p "$stamp")"
+fi
+if [ "$have_extras" != "installed:${EXTRAS:-}" ] && [ "$have_extras" != "installed:test" ]; then
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    spec="$ROOT"
+    [ -n "${EXTRAS:-}" ] && spec="$ROOT[$EXTRAS]"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec"
+    printf '%s\n%s\n' "$want" "${EXTRAS:-}" >"$stamp"
+fi

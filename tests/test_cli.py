@@ -144,7 +144,7 @@ def test_bad_inputs_and_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["demo", str(tmp_path / "nodir" / "d.mp4")]) == 1
     assert "does not exist" in capsys.readouterr().err
     out.write_bytes(b"x")
-    assert main(["demo", str(out)]) == 1
+    assert main(["demo", str(out)]) == 2  # bad usage: nothing was done (exit-code table)
     assert "--overwrite" in capsys.readouterr().err
     assert out.read_bytes() == b"x"
     assert not list(tmp_path.glob("*.partial.*"))

@@ -1,15 +1,21 @@
 """Command line: parse -> config -> run -> exit code.
 
-Exit codes: 0 success; 1 runtime failure (unreadable or corrupt input, output
-cannot be written); 2 bad usage or configuration (unknown flag or config key,
-value out of range, unknown view or codec); 130 / 143 stopped by SIGINT /
-SIGTERM after finalising what was written.
+Exit codes are one table, :class:`vidseg.exitcodes.ExitCode`: 0 success; 1
+runtime failure (unreadable or corrupt input, no camera, output cannot be
+written); 2 bad usage or configuration (unknown flag or config key, value out
+of range, unknown codec, unsupported container, codec/container mismatch,
+existing output); 130 / 143 stopped by SIGINT / SIGTERM after finalising what
+was written.  Errors map to codes by type (``VidsegError.exit_code``).
+
+Nothing heavy is imported at module level: ``--help`` and ``config`` answer
+without loading NumPy, OpenCV, PyAV or the engine.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -21,7 +27,8 @@ from typing import Any
 
 from . import __version__
 from .config import Config, field_specs, load_config, render_defaults
-from .errors import ConfigError, DisplayError, EncoderNotFoundError, VidsegError
+from .errors import VidsegError
+from .exitcodes import EXIT_CODES_HELP, ExitCode
 
 __all__ = ["build_parser", "main"]
 
@@ -29,6 +36,24 @@ log = logging.getLogger("vidseg")
 
 # Short aliases for the flags people type most.
 _ALIASES = {"n_clusters": ["--k"]}
+
+_EXAMPLES = """\
+examples:
+  vidseg convert input.mp4 out.mp4 --k 8 --stats stats.csv   # a file, with statistics
+  vidseg convert 0 cam.mp4 --live-pacing throughput          # webcam 0, more fps
+  ffmpeg -i in.mkv -f mpegts - | vidseg convert - out.webm   # standard input, VP9 output
+  vidseg config > my.yaml && vidseg convert in.mp4 out.mp4 --config my.yaml
+"""
+_EPILOG = _EXAMPLES + "\n" + EXIT_CODES_HELP
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps descriptions; keeps the examples and the exit-code table as laid out."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith(("examples:", "exit codes:")):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def _flag(name: str) -> str:
@@ -43,7 +68,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         meta = f.metadata
         names = [_flag(f.name), *_ALIASES.get(f.name, [])]
         # argparse %-formats help strings
-        help_text = meta["help"].replace("%", "%%") + f" (default: {f.default})"
+        limits = f"{meta['lo']}..{meta['hi']}, " if meta["lo"] is not None else ""
+        help_text = meta["help"].replace("%", "%%") + f" ({limits}default: {f.default})"
         if isinstance(f.default, bool):
             group.add_argument(
                 *names,
@@ -62,7 +88,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             default=None,
             type=kind,
             choices=meta["choices"],
-            metavar=f.name.upper(),
+            # argparse lists the choices as the metavar: {recolor,palette,...}
+            metavar=None if meta["choices"] else f.name.upper(),
             help=help_text,
         )
 
@@ -70,13 +97,22 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``vidseg`` argument parser (one, shared by every command)."""
     parser = argparse.ArgumentParser(
-        prog="vidseg", description="Real-time, temporally stable k-means video segmentation."
+        prog="vidseg",
+        description="Real-time, temporally stable k-means video segmentation.",
+        epilog=_EPILOG,
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"vidseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-v", "--verbose", action="count", default=0, help="debug log output")
+        p.add_argument(
+            "-v",
+            "--verbose",
+            action="count",
+            default=0,
+            help="debug log output (-vv: OpenCV's too)",
+        )
         p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
         p.add_argument("--config", type=Path, help="YAML config file (see config.yaml)")
         p.add_argument(
@@ -118,9 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
         "convert",
         help="segment a video, camera, stream or image sequence into a video",
         description="Segment INPUT (video file, camera index such as 0, rtsp/http URL, "
-        "image directory or glob, or 'demo') into OUTPUT (.mp4 H.264 by default).",
+        "image directory or glob, '-' or 'pipe:' for standard input, or 'demo') into "
+        "OUTPUT (H.264; VP9 for .webm).",
+        epilog=_EPILOG,
+        formatter_class=_Formatter,
     )
-    convert.add_argument("input", help="video file, camera index, stream URL, images, or demo")
+    convert.add_argument(
+        "input", help="video file, camera index, stream URL, images, - (stdin), or demo"
+    )
     convert.add_argument("output", type=Path, help="output video (.mp4 .mkv .mov .webm .avi)")
     common(convert)
     _add_serve_flags(convert)
@@ -131,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="segment the built-in clip (a pan over a real photo); no camera needed",
         description="Segment the built-in demo clip and write the video, a per-cluster "
         "statistics CSV and a summary of the cluster areas.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_Formatter,
     )
     demo.add_argument(
         "output",
@@ -197,6 +240,7 @@ def _run_serve(args: argparse.Namespace, cfg: Config) -> int:
     from .apps.serve import serve
 
     cv2.setNumThreads(1)  # the runner's and the server's threads share the cores
+    _quiet_opencv(cv2, args.verbose)
     stop = threading.Event()
     received: list[int] = []
     with _signals_stop(stop, received):
@@ -304,6 +348,7 @@ def _run_preview(args: argparse.Namespace, cfg: Config) -> int:
     from .apps.preview import preview
 
     cv2.setNumThreads(1)
+    _quiet_opencv(cv2, args.verbose)
     stop = threading.Event()
     received: list[int] = []
     with _signals_stop(stop, received):
@@ -356,6 +401,7 @@ def _run_analyze(args: argparse.Namespace, cfg: Config) -> int:
     from .apps.analyze import analyze
 
     cv2.setNumThreads(1)  # the runner's threads already keep both cores busy
+    _quiet_opencv(cv2, args.verbose)
     stop = threading.Event()
     received: list[int] = []
     with _signals_stop(stop, received):
@@ -383,6 +429,16 @@ def _config(args: argparse.Namespace) -> Config:
     return cfg.with_overrides(overrides)
 
 
+class _WordsFormatter(logging.Formatter):
+    """``vidseg: message`` for information, ``vidseg: warning: message`` otherwise."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno == logging.INFO:
+            return f"vidseg: {text}"
+        return f"vidseg: {record.levelname.lower()}: {text}"
+
+
 @contextmanager
 def _logging_to_stderr(verbose: int, quiet: bool) -> Iterator[None]:
     """Send vidseg's log records to stderr for the duration of one command.
@@ -392,7 +448,7 @@ def _logging_to_stderr(verbose: int, quiet: bool) -> Iterator[None]:
     """
     level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("vidseg: %(levelname)s: %(message)s"))
+    handler.setFormatter(_WordsFormatter())
     root = logging.getLogger("vidseg")
     saved = (root.handlers[:], root.level, root.propagate)
     root.handlers[:] = [handler]
@@ -438,6 +494,17 @@ def _exit_code(received: list[int], frames_out: int) -> int:
     return 128 + signum
 
 
+def _quiet_opencv(cv2: Any, verbose: int) -> None:
+    """Keep OpenCV's own ``[ WARN]`` / ``[ERROR]`` lines off the terminal.
+
+    vidseg reports what went wrong once, in its own words (a missing camera made
+    OpenCV print 15 lines first).  ``-vv`` or an ``OPENCV_LOG_LEVEL`` set by the
+    user keeps them.
+    """
+    if verbose < 2 and "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
 def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
     # Imported here so `vidseg --help` and `vidseg config` start fast.
     import cv2
@@ -445,6 +512,7 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
     from .apps.convert import convert
 
     cv2.setNumThreads(1)  # the runner's threads already keep both cores busy
+    _quiet_opencv(cv2, args.verbose)
     window = None
     if getattr(args, "preview", False):
         from .io.display import check_display
@@ -492,12 +560,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "analyze":
                 return _run_analyze(args, cfg)
             return _convert(args, cfg, "demo" if args.command == "demo" else args.input)
-        except (ConfigError, EncoderNotFoundError, DisplayError) as exc:
-            print(f"vidseg: error: {exc}", file=sys.stderr)
-            return 2
         except VidsegError as exc:
             print(f"vidseg: error: {exc}", file=sys.stderr)
-            return 1
+            return int(exc.exit_code)
         except KeyboardInterrupt:
             print("vidseg: interrupted", file=sys.stderr)
-            return 130
+            return ExitCode.SIGINT

@@ -38,6 +38,19 @@ __all__ = [
 
 COLOR_SPACES = ("bgr", "lab", "oklab")
 VIEWS = ("recolor", "palette", "side-by-side", "overlay")
+#: x264 / x265 speed presets, fastest first.
+PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 
 
 def _opt(
@@ -114,11 +127,21 @@ class OutputConfig:
     """How results are rendered and encoded."""
 
     view: str = _opt("recolor", "what the video shows", choices=VIEWS)
-    codec: str = _opt("libx264", "video encoder (FFmpeg name)")
-    crf: int = _opt(23, "constant rate factor (quality) for x264/x265/vp9", lo=0, hi=63)
-    preset: str = _opt("superfast", "encoder speed preset (x264/x265)")
+    codec: str = _opt(
+        "auto",
+        "video encoder: auto (libx264; libvpx-vp9 for .webm) or an FFmpeg encoder such as "
+        "libx265, libvpx-vp9, libsvtav1, mpeg4, ffv1",
+    )
+    crf: int = _opt(
+        33,
+        "constant rate factor (quality; lower is better and larger): x264/x265 up to 51, "
+        "vp9/av1 up to 63",
+        lo=0,
+        hi=63,
+    )
+    preset: str = _opt("superfast", "encoder speed preset (x264/x265)", choices=PRESETS)
     cabac: bool = _opt(
-        False, "x264 CABAC entropy coding: ~14% smaller files, ~28% more encode time"
+        True, "x264 CABAC entropy coding (off: CAVLC, ~15% larger files, a little faster)"
     )
     keep_audio: bool = _opt(True, "copy the input's audio track into the output")
     overlay_alpha: float = _opt(

@@ -8,9 +8,15 @@ builtin a caller would naturally catch::
     ├── SourceOpenError(VidsegError, OSError)       input missing, unreadable, not a video
     ├── SourceReadError(VidsegError, OSError)       input broke mid-stream (corrupt, unplugged)
     ├── SinkError(VidsegError, OSError)             output cannot be opened or written
-    │   └── EncoderNotFoundError(SinkError)         asked-for codec is not available
+    │   └── OutputUsageError(SinkError)             the output as named cannot be made
+    │       └── EncoderNotFoundError(OutputUsageError)  asked-for codec is not available
     ├── DisplayError(VidsegError, OSError)          no display for a window (use the web view)
     └── ClosedError(VidsegError, RuntimeError)      a source/sink used after close()
+
+Each class carries the exit code of the ``vidseg`` command for it
+(:mod:`vidseg.exitcodes`): ``exit_code`` is 2 (bad usage or configuration) for
+:class:`ConfigError` and :class:`OutputUsageError`, 1 (runtime failure) for the
+rest.
 
 Warnings:
 
@@ -19,12 +25,15 @@ Warnings:
 
 from __future__ import annotations
 
+from .exitcodes import ExitCode
+
 __all__ = [
     "ClosedError",
     "ConfigError",
     "DisplayError",
     "EmptyClusterWarning",
     "EncoderNotFoundError",
+    "OutputUsageError",
     "SinkError",
     "SourceOpenError",
     "SourceReadError",
@@ -36,9 +45,14 @@ __all__ = [
 class VidsegError(Exception):
     """Base class of every error raised by vidseg."""
 
+    #: The ``vidseg`` command's exit code for this error.
+    exit_code: int = ExitCode.FAILURE
+
 
 class ConfigError(VidsegError, ValueError):
     """A configuration key or value is invalid; the message names key, range and value."""
+
+    exit_code = ExitCode.USAGE
 
 
 class SourceOpenError(VidsegError, OSError):
@@ -53,12 +67,24 @@ class SinkError(VidsegError, OSError):
     """An output could not be opened, written or finalised."""
 
 
-class EncoderNotFoundError(SinkError):
+class OutputUsageError(SinkError):
+    """The output as named cannot be made; nothing was written (a usage error).
+
+    Unsupported container, a codec the container cannot hold, an existing file
+    without ``overwrite``, a directory where a file is meant or the reverse.
+    """
+
+    exit_code = ExitCode.USAGE
+
+
+class EncoderNotFoundError(OutputUsageError):
     """The requested encoder is not available; the message lists those that are."""
 
 
 class DisplayError(VidsegError, OSError):
     """No window can be opened: no X display reachable, or OpenCV built without a GUI."""
+
+    exit_code = ExitCode.USAGE
 
 
 class ClosedError(VidsegError, RuntimeError):

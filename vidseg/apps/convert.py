@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..config import Config
 from ..control import RunControl
@@ -28,6 +27,7 @@ from ..io.sources import open_source
 from ..io.video_sink import VideoFileSink
 from ..io.window_sink import WindowSink
 from ..pipeline import RunSummary, Sink, run
+from .report import outputs_written, progress_line, summary_text
 
 __all__ = ["AreaSummarySink", "convert", "segmenter_for"]
 
@@ -175,46 +175,42 @@ def convert(
         "" if info.frame_count is None else f", header claims {info.frame_count} frames",
     )
     total = cfg.run.max_frames or info.frame_count
-    bar = tqdm(
-        total=None if info.live else total,
-        unit="frame",
-        dynamic_ncols=True,
-        disable=not cfg.run.progress or None,
-        file=sys.stderr,
-        leave=False,
-        desc=Path(info.name).name if not info.live else "live",
-    )
-
-    def progress(result: FrameResult, summary: RunSummary) -> None:
-        if bar.total is not None and bar.n >= bar.total:
-            bar.total = bar.n + 1  # the header lied about the length
-        bar.update(1)
-        if info.live:
-            bar.set_postfix(dropped=summary.dropped, refresh=False)
-        if web is not None:
-            web.on_frame(result, summary)
-
     try:
-        summary = run(
-            source,
-            segmenter,
-            sinks,
-            view=out.view,
-            overlay_alpha=out.overlay_alpha,
-            max_frames=cfg.run.max_frames,
-            queue_size=cfg.run.queue_size,
-            live_pacing=cfg.run.live_pacing,
-            stop=stop,
-            on_frame=progress,
-            control=control,
-        )
+        with progress_line(info, total, enabled=cfg.run.progress) as progress:
+
+            def on_frame(result: FrameResult, summary: RunSummary) -> None:
+                progress(result, summary)
+                if web is not None:
+                    web.on_frame(result, summary)
+
+            summary = run(
+                source,
+                segmenter,
+                sinks,
+                view=out.view,
+                overlay_alpha=out.overlay_alpha,
+                max_frames=cfg.run.max_frames,
+                queue_size=cfg.run.queue_size,
+                live_pacing=cfg.run.live_pacing,
+                stop=stop,
+                on_frame=on_frame,
+                control=control,
+            )
     finally:
-        bar.close()
         if save_palette is not None and segmenter.palette_ is not None:
             segmenter.palette_.save(save_palette)
             log.info("palette saved to %s", save_palette)
-    log.info("%s", summary.describe())
+    text = summary_text(
+        summary,
+        outputs_written(sinks),
+        live=info.live,
+        reconnects=getattr(source, "reconnects", 0),
+        fps_after_first=progress.fps_after_first,
+    )
+    log.debug("%s", summary.describe())  # engine figures (scene cuts, mean fit error)
     if demo_summary:
-        sys.stdout.write(f"wrote {output} and {stats}: {summary.describe()}\n")
+        sys.stdout.write(text + "\n")
         sys.stdout.write(areas.table())
+    else:
+        log.info("%s", text)
     return summary

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from ..errors import ClosedError, SinkError, reason
+from ..errors import ClosedError, OutputUsageError, SinkError, reason
 
 if TYPE_CHECKING:
     from ..frames import StreamInfo
@@ -198,17 +198,18 @@ def check_output_file(path: Path, *, overwrite: bool, example: str = "out.mp4") 
     Raises
     ------
     SinkError
-        The directory is missing or not writable, ``path`` is a directory, or it
-        exists and ``overwrite`` is false.
+        The directory is missing or not writable.
+    OutputUsageError
+        ``path`` is a directory, or it exists and ``overwrite`` is false.
     """
     name = str(path)
     _check_parent(path)
     if path.is_dir():
-        raise SinkError(
+        raise OutputUsageError(
             f"output {name!r} is a directory; give a file name such as {str(path / example)!r}"
         )
     if path.exists() and not overwrite:
-        raise SinkError(f"output {name!r} already exists; pass --overwrite to replace it")
+        raise OutputUsageError(f"output {name!r} already exists; pass --overwrite to replace it")
 
 
 def check_output_dir(directory: Path, *, overwrite: bool) -> None:
@@ -221,18 +222,19 @@ def check_output_dir(directory: Path, *, overwrite: bool) -> None:
     Raises
     ------
     SinkError
-        One of the conditions above does not hold.
+        One of the conditions above does not hold (:class:`OutputUsageError`
+        when the path is a file or the directory is not empty).
     """
     name = str(directory)
     if not directory.exists():
         _check_parent(directory)
         return
     if not directory.is_dir():
-        raise SinkError(f"output directory {name!r} is a file; give a directory path")
+        raise OutputUsageError(f"output directory {name!r} is a file; give a directory path")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise SinkError(f"output directory {name!r} is not writable; choose another one")
     if not overwrite and any(directory.iterdir()):
-        raise SinkError(
+        raise OutputUsageError(
             f"output directory {name!r} is not empty; pass --overwrite to write into it"
         )
 

@@ -10,6 +10,8 @@ import io
 
 import av
 
+from .codecs import CONTAINERS
+
 __all__ = [
     "COMMON_ENCODERS",
     "CONTAINERS",
@@ -20,8 +22,6 @@ __all__ = [
     "video_encoder",
 ]
 
-#: Output extension -> FFmpeg muxer.
-CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
 #: Video encoders worth suggesting, in order of preference.
 COMMON_ENCODERS = (
     "libx264",

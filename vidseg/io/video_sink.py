@@ -21,10 +21,11 @@ import av.error
 import cv2
 import numpy as np
 
-from ..errors import EncoderNotFoundError, SinkError, reason
+from ..errors import EncoderNotFoundError, OutputUsageError, SinkError, reason
 from ..frames import FrameResult, StreamInfo
 from ._partial import PartialFileSink, check_output_file, partial_path
 from .audio import AudioPassThrough
+from .codecs import check_crf, choose_codec
 from .encoders import (
     COMMON_ENCODERS,
     CONTAINERS,
@@ -47,7 +48,12 @@ _FRAG_OPTIONS = {
     "movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
     "frag_duration": "500000",
 }
-_KEYFRAME_INTERVAL_S = 2.0
+# Keyframes: x264's own default spacing (250 frames, 10 s at 25 fps) for files, where a
+# still scene's keyframes were most of a segmented file (a 2 s spacing made the
+# pedestrians clip 25% larger); live outputs keep 2 s, so a recording can be cut and
+# joined often.
+_KEYFRAME_INTERVAL_S = 10.0
+_LIVE_KEYFRAME_INTERVAL_S = 2.0
 
 
 class VideoFileSink(PartialFileSink):
@@ -86,14 +92,15 @@ class VideoFileSink(PartialFileSink):
     path : str or Path
         Output file; the extension (.mp4 .mov .mkv .webm .avi) picks the container.
     codec : str
-        FFmpeg video encoder; there is no silent fallback to another one.
+        FFmpeg video encoder, or ``"auto"``: H.264 (``libx264``), VP9 for .webm.
+        There is no silent fallback to another one.
     crf : int
-        Constant rate factor (quality) for x264, x265, VP9 and AV1 encoders.
+        Constant rate factor (quality) for x264, x265 (0-51), VP9 and AV1 (0-63).
     preset : str
         Speed preset for x264 and x265.
     cabac : bool
-        x264's CABAC entropy coder: about 14% smaller segmented video for about
-        28% more encode time than CAVLC (off by default).
+        x264's CABAC entropy coder (default); ``False`` gives CAVLC, about 15%
+        larger files for a little less encode time (see the README's Conversion).
     overwrite : bool
         Replace an existing output file.
     keep_audio : bool
@@ -102,8 +109,11 @@ class VideoFileSink(PartialFileSink):
     Raises
     ------
     SinkError
-        Missing or unwritable directory, existing output, unknown container, or
-        a codec the container cannot hold.
+        Missing or unwritable directory.
+    OutputUsageError
+        Existing output, unknown container, or a codec the container cannot hold.
+    ConfigError
+        ``crf`` is outside the codec's range.
     EncoderNotFoundError
         ``codec`` is not an available video encoder; the message lists those that are.
 
@@ -121,15 +131,17 @@ class VideoFileSink(PartialFileSink):
         self,
         path: str | Path,
         *,
-        codec: str = "libx264",
-        crf: int = 23,
+        codec: str = "auto",
+        crf: int = 33,
         preset: str = "superfast",
-        cabac: bool = False,
+        cabac: bool = True,
         overwrite: bool = False,
         keep_audio: bool = True,
     ) -> None:
         self.path = Path(path)
         self._target = self.path
+        codec = choose_codec(codec, self.path)
+        check_crf(codec, crf)
         self.codec, self.crf, self.preset, self.cabac = codec, crf, preset, cabac
         self.overwrite, self.keep_audio = overwrite, keep_audio
         self.frames_written = 0
@@ -140,7 +152,7 @@ class VideoFileSink(PartialFileSink):
         check_output_file(self.path, overwrite=overwrite)
         suffix = self.path.suffix.lower()
         if suffix not in CONTAINERS:
-            raise SinkError(
+            raise OutputUsageError(
                 f"unsupported output container {self.path.suffix!r} for {name!r}; "
                 f"use one of {', '.join(CONTAINERS)}"
             )
@@ -154,7 +166,7 @@ class VideoFileSink(PartialFileSink):
         self._supported = supported_codecs(self._format)
         if encoder.name not in self._supported:
             fits = [c for c in available_encoders() if c in self._supported]
-            raise SinkError(
+            raise OutputUsageError(
                 f"codec {codec!r} cannot be stored in {suffix} ({name!r}); use "
                 f"one of {', '.join(fits)} or another container"
             )
@@ -372,7 +384,8 @@ class VideoFileSink(PartialFileSink):
         stream.pix_fmt = pix_fmt(self.codec)
         ctx.time_base = time_base
         stream.time_base = time_base
-        ctx.gop_size = max(1, round(_KEYFRAME_INTERVAL_S * fps))
+        interval = _LIVE_KEYFRAME_INTERVAL_S if info.live else _KEYFRAME_INTERVAL_S
+        ctx.gop_size = max(1, round(interval * fps))
         if self.codec in ("mpeg4", "mjpeg"):
             ctx.bit_rate = int(0.15 * width * height * fps)
         self._video = stream

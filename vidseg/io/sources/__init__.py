@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ._base import FrameSource, SourceBase
-from .file import VideoFileSource
+from .file import VideoFileSource, is_stdin
 from .images import IMAGE_SUFFIXES, ArraySource, DemoSource, ImageSequenceSource
 from .live import STREAM_SCHEMES, CameraSource, LiveSource, NetworkSource
 from .loop import LoopSource
@@ -60,6 +60,7 @@ def open_source(
     a whole number such as ``"0"``                  :class:`CameraSource`
     ``rtsp:// rtmp:// http(s):// udp:// tcp://``    :class:`NetworkSource`
     an existing directory, or text with ``* ? [``   :class:`ImageSequenceSource`
+    ``"-"`` or ``"pipe:"`` (standard input)         :class:`VideoFileSource`
     anything else                                   :class:`VideoFileSource`
     ==============================================  =========================
 
@@ -89,6 +90,8 @@ def open_source(
         return NetworkSource(
             spec, reconnect_attempts=reconnect_attempts, reconnect_backoff=reconnect_backoff
         )
+    if is_stdin(spec):
+        return VideoFileSource(spec, audio=audio)
     if Path(spec).is_dir() or any(c in spec for c in "*?["):
         return ImageSequenceSource(spec, fps=fps)
     return VideoFileSource(spec, audio=audio)

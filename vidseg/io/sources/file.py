@@ -18,7 +18,7 @@ from ...errors import SourceOpenError, SourceReadError, reason
 from ...frames import Frame, StreamInfo
 from ._base import SourceBase, to_bgr
 
-__all__ = ["VideoFileSource"]
+__all__ = ["VideoFileSource", "is_stdin"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,11 @@ INPUT_HINT = (
     "give a video file, an image folder or glob, a camera index such as '0', "
     "a stream URL, or 'demo'"
 )
+
+
+def is_stdin(spec: str) -> bool:
+    """``True`` for the inputs that mean standard input: ``-``, ``pipe:`` and ``pipe:0``."""
+    return spec in ("-", "pipe:", "pipe:0")
 
 
 class _Timestamper:
@@ -91,10 +96,15 @@ class VideoFileSource(SourceBase):
     A truncated or corrupt file yields every frame that decodes, then raises
     :class:`~vidseg.errors.SourceReadError` with the counts.
 
+    ``"-"`` or ``"pipe:"`` reads a stream from standard input (e.g. MPEG-TS or
+    Matroska from ``ffmpeg ... -f mpegts -``): it is read once, in order, with no
+    frame count; a format that needs seeking (MP4 with its index at the end)
+    cannot come through a pipe.
+
     Parameters
     ----------
     path : str or Path
-        The video file.
+        The video file, or ``"-"`` / ``"pipe:"`` for standard input.
     audio : bool
         Pass the audio packets through.
 
@@ -112,15 +122,18 @@ class VideoFileSource(SourceBase):
 
     def __init__(self, path: str | Path, *, audio: bool = True) -> None:
         super().__init__()
+        stdin = is_stdin(str(path))
         self.path = Path(path)
-        name = str(self.path)
+        name = "stdin" if stdin else str(self.path)
         self.info = StreamInfo(width=0, height=0, fps=0.0, name=name)
-        if not self.path.exists():
+        if stdin:
+            pass
+        elif not self.path.exists():
             raise SourceOpenError(f"input file not found: {name!r}; {INPUT_HINT}")
-        if not self.path.is_file():
+        elif not self.path.is_file():
             raise SourceOpenError(f"input {name!r} is not a regular file; {INPUT_HINT}")
         try:
-            self._container = av.open(name, metadata_errors="replace")
+            self._container = av.open("pipe:0" if stdin else name, metadata_errors="replace")
         except (av.error.FFmpegError, OSError) as exc:
             raise SourceOpenError(
                 f"cannot open {name!r} as a video (PyAV/FFmpeg: {reason(exc)})"
