@@ -27,7 +27,7 @@ from ..io.sources import open_source
 from ..io.video_sink import VideoFileSink
 from ..io.window_sink import WindowSink
 from ..pipeline import RunSummary, Sink, run
-from .report import outputs_written, progress_line, summary_text
+from .terminal import outputs_written, progress_line, summary_text
 
 __all__ = ["AreaSummarySink", "convert", "segmenter_for"]
 
