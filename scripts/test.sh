@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite (installs ffmpeg if missing), then ruff.
+# Set up and run the whole test suite (installs ffmpeg, xvfb, xdotool, chromium if missing), then ruff.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EXTRAS=test
