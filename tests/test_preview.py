@@ -204,10 +204,14 @@ def test_a_file_plays_to_its_end_and_exits_0(
     assert stats.read_text().count("\n") == 1 + 25 * 8  # every frame, full statistics
 
 
-def test_convert_preview_writes_and_shows(display: str, still_clip: Path, tmp_path: Path) -> None:
-    proc = _start(display, "convert", str(still_clip), "out.mp4", "--preview", cwd=tmp_path)
-    assert _finish(proc) == 0
-    assert (tmp_path / "out.mp4").stat().st_size > 0
+@pytest.mark.parametrize("command", ["convert", "analyze"])
+def test_preview_while_writing(
+    command: str, display: str, still_clip: Path, tmp_path: Path
+) -> None:
+    out = ["out.mp4"] if command == "convert" else ["--stats", "s.csv"]
+    proc = _start(display, command, str(still_clip), *out, "--preview", cwd=tmp_path)
+    assert _finish(proc) == 0, (tmp_path / "stderr.txt").read_text()
+    assert (tmp_path / out[-1]).stat().st_size > 0
     assert "first frame shown" in (tmp_path / "stderr.txt").read_text()
 
 

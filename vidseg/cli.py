@@ -393,6 +393,7 @@ def _add_analyze(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
     analyze.add_argument(
         "--report", type=Path, metavar="FILE", help="HTML report at the end (needs --stats)"
     )
+    _add_window_flags(analyze, watch=True)
 
 
 def _run_analyze(args: argparse.Namespace, cfg: Config) -> int:
@@ -402,12 +403,19 @@ def _run_analyze(args: argparse.Namespace, cfg: Config) -> int:
 
     cv2.setNumThreads(1)  # the runner's threads already keep both cores busy
     _quiet_opencv(cv2, args.verbose)
+    window = None
+    if args.preview:
+        from .io.display import check_display
+
+        window = check_display()  # before any window: without X the first imshow aborts
     stop = threading.Event()
     received: list[int] = []
     with _signals_stop(stop, received):
         summary = analyze(
             args.input,
             cfg,
+            window=window,
+            snapshots=args.snapshots,
             stats=args.stats,
             events=args.events,
             report=args.report,

@@ -25,12 +25,15 @@ from ..analysis.outputs import analysis_stats_sink
 from ..analysis.rules_config import check_rules_against_k
 from ..analysis.zonestats import ZoneLayout
 from ..config import Config
+from ..control import RunControl
 from ..engine import Segmenter
 from ..errors import ConfigError, SinkError, reason
 from ..frames import FrameResult
 from ..io._partial import check_output_file
+from ..io.display import Screen
 from ..io.labels_sink import LabelsSink
 from ..io.sources import open_source
+from ..io.window_sink import WindowSink
 from ..pipeline import RunSummary, Sink, run
 
 __all__ = ["analyze"]
@@ -49,6 +52,8 @@ def analyze(
     labels_format: str = "png",
     overwrite: bool = False,
     stop: threading.Event | None = None,
+    window: Screen | None = None,
+    snapshots: Path = Path("."),
 ) -> RunSummary:
     """Analyse ``source_spec``: zone statistics, ownership / activity maps, events, report.
 
@@ -104,6 +109,10 @@ def analyze(
         sinks.append(stats_sink)
     if labels is not None:
         sinks.append(LabelsSink(labels, fmt=labels_format, overwrite=overwrite))
+    control = None
+    if window is not None:  # --preview: watch (and steer) while analysing
+        control = RunControl(n_clusters=cfg.engine.n_clusters, view=cfg.output.view)
+        sinks.append(WindowSink(control, screen=window, snapshots=snapshots, stop=stop))
 
     source = open_source(
         source_spec,
@@ -158,6 +167,7 @@ def analyze(
             stop=stop,
             on_frame=lambda result, summary: bar.update(1),
             measure=measure,
+            control=control,
         )
         ok = True
     finally:
