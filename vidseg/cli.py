@@ -393,6 +393,7 @@ def _add_analyze(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
     analyze.add_argument(
         "--report", type=Path, metavar="FILE", help="HTML report at the end (needs --stats)"
     )
+    _add_serve_flags(analyze)
     _add_window_flags(analyze, watch=True)
 
 
@@ -419,6 +420,8 @@ def _run_analyze(args: argparse.Namespace, cfg: Config) -> int:
             stats=args.stats,
             events=args.events,
             report=args.report,
+            serve=args.serve,
+            token=args.token,
             labels=args.labels,
             labels_format=args.labels_format,
             overwrite=args.overwrite,

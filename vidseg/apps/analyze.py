@@ -41,6 +41,12 @@ __all__ = ["analyze"]
 log = logging.getLogger(__name__)
 
 
+def _progressed(bar: Any, web: Any, result: FrameResult, summary: RunSummary) -> None:
+    bar.update(1)
+    if web is not None:
+        web.on_frame(result, summary)
+
+
 def analyze(
     source_spec: str,
     cfg: Config,
@@ -54,6 +60,8 @@ def analyze(
     stop: threading.Event | None = None,
     window: Screen | None = None,
     snapshots: Path = Path("."),
+    serve: str | None = None,
+    token: str | None = None,
 ) -> RunSummary:
     """Analyse ``source_spec``: zone statistics, ownership / activity maps, events, report.
 
@@ -78,6 +86,12 @@ def analyze(
         Replace existing outputs.
     stop : threading.Event, optional
         Set it to stop cleanly (outputs kept under their partial names).
+    window : Screen, optional
+        ``--preview``: show the run in a window whose keys steer it (snapshots
+        into ``snapshots``).
+    serve, token : str, optional
+        ``--serve [HOST:]PORT``: show the run on the web page with live controls
+        (``token`` as for ``vidseg serve``).
 
     Raises
     ------
@@ -109,17 +123,30 @@ def analyze(
         sinks.append(stats_sink)
     if labels is not None:
         sinks.append(LabelsSink(labels, fmt=labels_format, overwrite=overwrite))
-    control = None
-    if window is not None:  # --preview: watch (and steer) while analysing
+    control = web = None
+    if serve is not None or window is not None:  # watch (and steer) while analysing
         control = RunControl(n_clusters=cfg.engine.n_clusters, view=cfg.output.view)
+    if serve is not None:
+        from .serve import parse_serve_address, web_sink
+
+        assert control is not None
+        web = web_sink(*parse_serve_address(serve), token, control)
+        sinks.append(web)
+    if window is not None:
+        assert control is not None
         sinks.append(WindowSink(control, screen=window, snapshots=snapshots, stop=stop))
 
-    source = open_source(
-        source_spec,
-        reconnect_attempts=cfg.run.reconnect_attempts,
-        reconnect_backoff=cfg.run.reconnect_backoff,
-        audio=False,
-    )
+    try:
+        source = open_source(
+            source_spec,
+            reconnect_attempts=cfg.run.reconnect_attempts,
+            reconnect_backoff=cfg.run.reconnect_backoff,
+            audio=False,
+        )
+    except BaseException:
+        if web is not None:
+            web.abort()  # its server is already listening
+        raise
     info = source.info
     detector: EventSink | None = None
     try:
@@ -139,6 +166,8 @@ def analyze(
             sinks.insert(0, detector)
     except BaseException:
         source.close()
+        if web is not None:
+            web.abort()
         raise
     log.info(
         "analysing %s: %dx%d at %.3g fps, %d zones, %d masks (%d pixels ignored), %d rules",
@@ -165,7 +194,7 @@ def analyze(
             queue_size=cfg.run.queue_size,
             live_pacing=cfg.run.live_pacing,
             stop=stop,
-            on_frame=lambda result, summary: bar.update(1),
+            on_frame=lambda result, summary: _progressed(bar, web, result, summary),
             measure=measure,
             control=control,
         )
