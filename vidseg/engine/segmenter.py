@@ -35,6 +35,7 @@ from . import kernels
 from .bands import BandWorkers, band_bounds
 from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
 from .fitting import as_bgr, colour_histogram
+from .kmeans import preload
 from .palette import PaletteTracker
 from .quantise import ColourTable
 from .segmentation import Segmentation
@@ -326,6 +327,10 @@ class Segmenter:
             p = self._params
             self._table = ColourTable(p.lut_bits, p.color_space, p.lut_tolerance)
             self._palette: PaletteTracker = PaletteTracker(p)
+            # The controller sees only the thread pools already loaded: scikit-learn's
+            # OpenMP and SciPy's BLAS must be in first (they load lazily), or the
+            # fits would run unlimited, and multi-threaded k-means sums differ.
+            preload()
             self._threads = ThreadpoolController()
             self._shape: tuple[int, int] | None = None
         return self._params
