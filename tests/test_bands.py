@@ -6,6 +6,7 @@ import gc
 import itertools
 import threading
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from media import DASHCAM, TRAFFIC, media
 
 from vidseg import ConfigError, Segmenter
+from vidseg.cli import main
 from vidseg.engine.bands import BandWorkers, band_bounds
 from vidseg.io.sources import VideoFileSource
 
@@ -111,3 +113,14 @@ def test_worker_errors_reach_the_caller_and_the_pool_goes_on() -> None:
     assert workers.alive == 0
     with pytest.raises(ValueError, match="n_threads >= 2"):
         BandWorkers(1)
+
+
+def test_convert_with_two_label_threads_matches_one_and_stops_them(tmp_path: Path) -> None:
+
+    clip = str(media(DASHCAM))
+    for threads in ("1", "2"):
+        args = ["convert", clip, str(tmp_path / f"{threads}.mp4"), "--max-frames", "6", "-q"]
+        args += ["--stats", str(tmp_path / f"{threads}.csv"), "--label-threads", threads]
+        assert main(args) == 0
+        assert _band_threads() == []
+    assert (tmp_path / "1.csv").read_text() == (tmp_path / "2.csv").read_text()

@@ -141,10 +141,11 @@ def convert(
         if info.live:
             bar.set_postfix(dropped=summary.dropped, refresh=False)
 
+    segmenter = Segmenter.from_config(cfg.engine)
     try:
         summary = run(
             source,
-            Segmenter.from_config(cfg.engine),
+            segmenter,
             sinks,
             view=out.view,
             overlay_alpha=out.overlay_alpha,
@@ -156,6 +157,7 @@ def convert(
         )
     finally:
         bar.close()
+        segmenter.close()  # its labelling threads, if label_threads > 1
     log.info("%s", summary.describe())
     if demo_summary:
         sys.stdout.write(f"wrote {output} and {stats}: {summary.describe()}\n")
