@@ -238,7 +238,7 @@ class Segmenter:
             labels,
         )
         if p.label_threads > 1 and h * w >= _MIN_BAND_PIXELS:
-            self._assign_bands(table, counts, p.label_threads)
+            self._assign_bands(table, reset, counts, p.label_threads)
         else:
             kernels.assign_frame(*table, counts, self._scratch)
             np.copyto(self._prev_image, image)
@@ -277,11 +277,17 @@ class Segmenter:
 
     # -- the labelling pass in row bands ------------------------------------------
 
-    def _assign_bands(self, table: tuple[Any, ...], counts: np.ndarray, n: int) -> None:
-        """Label the frame in ``n`` row bands at once; the same labels as one call."""
-        image, lut, reset = table[0], table[10], table[11]
+    def _assign_bands(
+        self, table: tuple[Any, ...], reset: bool, counts: np.ndarray, n: int
+    ) -> None:
+        """Label the frame in ``n`` row bands at once; the same labels as one call.
+
+        ``table`` is :func:`~vidseg.engine.kernels.assign_frame`'s arguments up to
+        ``labels``, the frame first.
+        """
         if reset:
-            lut[:] = kernels.UNSET  # once, before any band fills a cell
+            self._table.lut[:] = kernels.UNSET  # once, before any band fills a cell
+        image = table[0]
         h, w = image.shape[:2]
         partials = np.zeros((n, 4 * 256), np.int64)
         img, old = image.reshape(-1), self._prev_image.reshape(-1)
