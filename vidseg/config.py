@@ -120,6 +120,12 @@ class EngineConfig:
         hi=1.0,
     )
     threads: int = _opt(1, "BLAS/OpenMP threads the fit may use", lo=1, hi=256)
+    label_threads: int = _opt(
+        1,
+        "threads of the per-pixel labelling pass (2 when a core is free, e.g. no encoder)",
+        lo=1,
+        hi=16,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -197,6 +197,7 @@ def convert(
                 control=control,
             )
     finally:
+        segmenter.close()  # its labelling threads, if label_threads > 1
         if save_palette is not None and segmenter.palette_ is not None:
             segmenter.palette_.save(save_palette)
             log.info("palette saved to %s", save_palette)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 __all__ = [
     "as_bgr",
@@ -81,6 +80,9 @@ def match(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     When k changed, the ids that survive (``0 .. min(k_old, k_new) - 1``) are
     matched and the extra new centres take the ids after them, in their order.
     """
+    # SciPy is imported on first use, like scikit-learn (see kmeans.py).
+    from scipy.optimize import linear_sum_assignment
+
     kept = min(len(old), len(new))
     cost = ((old[:kept, None, :] - new[None, :, :]) ** 2).sum(axis=2)
     rows, cols = linear_sum_assignment(cost)
@@ -106,6 +108,8 @@ def match_by_overlap(x: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndar
     np.add.at(overlap, (before, after), 1.0)
     colour = ((old[:, None, :] - new[None, :, :]) ** 2).sum(axis=2)
     cost = -overlap + 1e-9 * colour / max(float(colour.max()), 1e-12)
+    from scipy.optimize import linear_sum_assignment  # loaded with the first fit
+
     rows, cols = linear_sum_assignment(cost)
     out = np.empty_like(new)
     out[rows] = new[cols]

@@ -5,7 +5,9 @@ lazily-filled table, applies hysteresis against the previous label, and counts
 pixels per cluster.  It runs as two loops: a lean one for the common pixel (its
 cell is filled and hysteresis cannot apply), which queues the rest for a second
 loop that fills cells and checks hysteresis.  Kept in one loop, the rare path's
-registers and loads slowed every pixel: 3.9 ms against 2.0 ms at 720p.
+registers and loads slowed every pixel: 3.9 ms against 2.0 ms at 720p.  Both
+loops work on a range of pixels, so a frame can be labelled in row bands on
+several threads at once (:func:`assign_band`), with the same result.
 
 Quantisation adapts to the frame: each channel's sampled range is split into
 ``2**bits`` levels, so a low-contrast scene is quantised finely (exactly, when a
@@ -27,7 +29,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["NO_LABEL", "UNSET", "assign_frame", "centroids", "paint", "paint_i420"]
+__all__ = [
+    "NO_LABEL",
+    "UNSET",
+    "add_counts",
+    "assign_band",
+    "assign_frame",
+    "centroids",
+    "paint",
+    "paint_i420",
+]
 
 UNSET = np.uint16(0xFFFF)
 NO_LABEL = 255
@@ -94,20 +105,21 @@ def _fill_cell(q, lb, lg, lr, cell, lut):  # pragma: no cover
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _fast_pass(
-    img, quant_b, quant_g, quant_r, lut, prev, use_prev, lab, partial, slow_pixels
+    img, quant_b, quant_g, quant_r, lut, prev, use_prev, lab, partial, slow_pixels, start, stop
 ):  # pragma: no cover
     # The common case, kept lean: a filled cell and no hysteresis question.  A
     # pixel whose cell is empty, or whose previous label is its cell's runner-up,
-    # is queued for the slow pass instead.  Returns how many were queued.
+    # is queued for the slow pass instead (in ``slow_pixels[start:]``).  Returns
+    # how many were queued.
     n_slow = 0
-    for i in range(lab.size):
+    for i in range(start, stop):
         j = 3 * i
         entry = lut[quant_b[img[j]] | quant_g[img[j + 1]] | quant_r[img[j + 2]]]
         slow = entry == 0xFFFF
         if use_prev:
             slow = slow or prev[i] == (entry >> 8)
         if slow:
-            slow_pixels[n_slow] = i
+            slow_pixels[start + n_slow] = i
             n_slow += 1
         else:
             lbl = entry & 0xFF
@@ -118,13 +130,28 @@ def _fast_pass(
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _slow_pass(
-    n, all_pixels, scratch, img, old, prev, use_prev, still, quant, bits, cell, lut, lab, partial
+    start,
+    n,
+    all_pixels,
+    scratch,
+    img,
+    old,
+    prev,
+    use_prev,
+    still,
+    quant,
+    bits,
+    cell,
+    lut,
+    lab,
+    partial,
 ):  # pragma: no cover
     # The full per-pixel path, kept out of the common pass so that stays lean: fill
-    # the pixel's table cell if it is new, then apply hysteresis.
+    # the pixel's table cell if it is new, then apply hysteresis.  Pixels are
+    # ``start .. start + n - 1`` when ``all_pixels``, else ``scratch[start:start + n]``.
     quant_b, quant_g, quant_r = quant
     mask = (np.uint32(1) << bits) - np.uint32(1)
-    for s in range(n):
+    for s in range(start, start + n):
         i = np.uint64(s) if all_pixels else np.uint64(scratch[s])
         j = np.uint64(3) * i
         b = img[j]
@@ -224,10 +251,82 @@ def assign_frame(
     """
     if reset:
         lut[:] = UNSET
-    k = counts.shape[0]
     # Four interleaved histograms break the store-to-load chain of a single one.
     partial = np.zeros(4 * 256, np.int64)
-    n = labels.size
+    assign_band(
+        image,
+        quant_b,
+        quant_g,
+        quant_r,
+        tables,
+        mode,
+        finish,
+        centers,
+        inv_sep,
+        margin,
+        lut,
+        reset,
+        prev_image,
+        prev_labels,
+        use_prev,
+        still,
+        labels,
+        partial,
+        scratch,
+        0,
+        labels.size,
+    )
+    add_counts(partial, counts)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def add_counts(partial, counts):  # pragma: no cover
+    """Fold a band's four interleaved (4 * 256,) histograms into ``counts`` ((k,) int64)."""
+    for c in range(counts.shape[0]):
+        counts[c] = partial[c] + partial[256 + c] + partial[512 + c] + partial[768 + c]
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def assign_band(
+    image,
+    quant_b,
+    quant_g,
+    quant_r,
+    tables,
+    mode,
+    finish,
+    centers,
+    inv_sep,
+    margin,
+    lut,
+    fresh,
+    prev_image,
+    prev_labels,
+    use_prev,
+    still,
+    labels,
+    partial,
+    scratch,
+    start,
+    stop,
+):  # pragma: no cover
+    """Label the pixels ``start .. stop - 1`` (row-major) of ``image``: one band.
+
+    The arguments are :func:`assign_frame`'s, except: ``fresh`` says the table
+    was just emptied (every pixel takes the slow path; the caller empties it,
+    once, before any band runs); ``partial`` ((4 * 256,) int64, zeroed) receives
+    this band's counts (:func:`add_counts`); only ``scratch[start:stop]`` is used.
+
+    Bands of one frame may run at the same time in different threads (the
+    kernel holds no GIL) and give the labels one call over the whole frame
+    gives: each writes only its own labels, partial counts and scratch, and
+    reads the previous frame; the one shared write, a table cell, always
+    stores the same value for the same cell (a pure function of the cell and
+    the centres), and a cell only ever goes from empty to that value, so
+    whichever band fills it first, and whatever another band reads meanwhile
+    (empty: it fills the cell itself; filled: the same entry), every pixel gets
+    the same label.  Aligned 16-bit stores are atomic on the CPUs numba targets.
+    """
     img = image.reshape(-1)
     old = prev_image.reshape(-1)
     lab = labels.reshape(-1)
@@ -235,13 +334,16 @@ def assign_frame(
     bits = np.uint32(np.log2(tables.shape[1]) + 0.5)
     n_slow = (
         0
-        if reset
-        else _fast_pass(img, quant_b, quant_g, quant_r, lut, prev, use_prev, lab, partial, scratch)
+        if fresh
+        else _fast_pass(
+            img, quant_b, quant_g, quant_r, lut, prev, use_prev, lab, partial, scratch, start, stop
+        )
     )
     # After a reset every cell is new: all pixels take the slow path.
     _slow_pass(
-        n if reset else n_slow,
-        reset,
+        start,
+        stop - start if fresh else n_slow,
+        fresh,
         scratch,
         img,
         old,
@@ -255,8 +357,6 @@ def assign_frame(
         lab,
         partial,
     )
-    for c in range(k):
-        counts[c] = partial[c] + partial[256 + c] + partial[512 + c] + partial[768 + c]
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)

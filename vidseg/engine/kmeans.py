@@ -2,16 +2,26 @@
 
 Two fits on the pixel sample: a k-means++ palette from scratch, and the
 warm-started mini-batch fit that every frame runs from the previous centres.
+
+scikit-learn is imported by the first fit, not with this module: with SciPy it
+is the largest part of a cold start (about 1 s of CPU), so importing the engine
+stays cheap (``vidseg --help``, tools that never fit) and a caller can overlap
+the import with other start-up work (:func:`preload`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from .fitting import nearest, refill_empty
 
-__all__ = ["fresh_palette", "warm_fit"]
+__all__ = ["fresh_palette", "preload", "warm_fit"]
+
+
+def preload() -> None:
+    """Import what the fits need (scikit-learn's k-means, SciPy's matching) now."""
+    import scipy.optimize  # noqa: F401
+    import sklearn.cluster  # noqa: F401
 
 
 def fresh_palette(x: np.ndarray, k: int, *, seed: int, n_init: int) -> tuple[np.ndarray, int]:
@@ -20,6 +30,8 @@ def fresh_palette(x: np.ndarray, k: int, *, seed: int, n_init: int) -> tuple[np.
     A sample with fewer than ``k`` distinct colours gets those colours, repeated
     to ``k`` rows: duplicates never win a pixel (ties go to the lowest id).
     """
+    from sklearn.cluster import KMeans
+
     distinct = np.unique(x, axis=0)
     if len(distinct) < k:
         return distinct[np.resize(np.arange(len(distinct)), k)].astype(np.float32), len(distinct)
@@ -35,6 +47,8 @@ def warm_fit(
     Clusters left empty are refilled deterministically (:func:`refill_empty` with
     ``min_gain``).
     """
+    from sklearn.cluster import MiniBatchKMeans
+
     mbk = MiniBatchKMeans(
         n_clusters=len(init),
         init=init,

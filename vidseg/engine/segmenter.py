@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,8 +32,10 @@ from threadpoolctl import ThreadpoolController
 
 from ..config import EngineConfig, validate_section
 from . import kernels
+from .bands import BandWorkers, band_bounds
 from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
 from .fitting import as_bgr, colour_histogram, layout_cells
+from .kmeans import preload
 from .palette import PaletteTracker
 from .palette_file import Palette
 from .quantise import ColourTable
@@ -40,6 +44,10 @@ from .segmentation import Segmentation
 __all__ = ["Segmenter"]
 
 log = logging.getLogger(__name__)
+
+# Below this many pixels a frame is labelled in one call: handing bands to another
+# thread costs more than it saves.
+_MIN_BAND_PIXELS = 1 << 17
 
 
 class Segmenter:
@@ -95,6 +103,8 @@ class Segmenter:
         self._options = options
         self._ignore: np.ndarray | None = None
         self._params: EngineConfig | None = None
+        # Helper threads of the labelling pass, started on first use (label_threads > 1).
+        self._workers: BandWorkers | None = None
         self._reset_state()
 
     @classmethod
@@ -260,7 +270,7 @@ class Segmenter:
         if cut:
             self._table.forget()
         reset = self._table.update(sample_bgr, hist, self.centers_)
-        kernels.assign_frame(
+        table = (
             image,
             *self._table.quant,
             self._table.tables,
@@ -276,10 +286,12 @@ class Segmenter:
             use_prev,
             p.still_threshold,
             labels,
-            counts,
-            self._scratch,
         )
-        np.copyto(self._prev_image, image)
+        if p.label_threads > 1 and h * w >= _MIN_BAND_PIXELS:
+            self._assign_bands(table, reset, counts, p.label_threads)
+        else:
+            kernels.assign_frame(*table, counts, self._scratch)
+            np.copyto(self._prev_image, image)
         self._prev_labels = labels
         # Positions need no per-pixel precision: a grid of ~20k pixels is plenty.
         stride = max(1, int((h * w / 20000) ** 0.5))
@@ -297,6 +309,56 @@ class Segmenter:
         )
         self.frames_seen_ += 1
         return result
+
+    def close(self) -> None:
+        """Stop the labelling pass's helper threads (``label_threads > 1``); idempotent.
+
+        The segmenter stays usable: the next frame starts them again.  They are
+        also stopped when the segmenter is garbage-collected.
+        """
+        if self._workers is not None:
+            self._workers.close()
+
+    def __enter__(self) -> Segmenter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the labelling pass in row bands ------------------------------------------
+
+    def _assign_bands(
+        self, table: tuple[Any, ...], reset: bool, counts: np.ndarray, n: int
+    ) -> None:
+        """Label the frame in ``n`` row bands at once; the same labels as one call.
+
+        ``table`` is :func:`~vidseg.engine.kernels.assign_frame`'s arguments up to
+        ``labels``, the frame first.
+        """
+        if reset:
+            self._table.lut[:] = kernels.UNSET  # once, before any band fills a cell
+        image = table[0]
+        h, w = image.shape[:2]
+        partials = np.zeros((n, 4 * 256), np.int64)
+        img, old = image.reshape(-1), self._prev_image.reshape(-1)
+        scratch = self._scratch
+
+        def band(i: int, start: int, stop: int) -> Callable[[], None]:
+            def task() -> None:
+                kernels.assign_band(*table, partials[i], scratch, start, stop)
+                # Only this band reads these rows of the previous frame.
+                old[3 * start : 3 * stop] = img[3 * start : 3 * stop]
+
+            return task
+
+        if self._workers is None or self._workers.n_threads != n:
+            if self._workers is not None:
+                self._workers.close()
+            self._workers = BandWorkers(n)
+            # The threads hold no reference to the segmenter, so this can run.
+            weakref.finalize(self, self._workers.close)
+        self._workers.run([band(i, a, b) for i, (a, b) in enumerate(band_bounds(h, w, n))])
+        kernels.add_counts(partials.sum(axis=0), counts)
 
     # -- state -----------------------------------------------------------------------
 
@@ -321,6 +383,10 @@ class Segmenter:
             p = self._params
             self._table = ColourTable(p.lut_bits, p.color_space, p.lut_tolerance)
             self._palette: PaletteTracker = PaletteTracker(p)
+            # The controller sees only the thread pools already loaded: scikit-learn's
+            # OpenMP and SciPy's BLAS must be in first (they load lazily), or the
+            # fits would run unlimited, and multi-threaded k-means sums differ.
+            preload()
             self._threads = ThreadpoolController()
             self._shape: tuple[int, int] | None = None
         return self._params
