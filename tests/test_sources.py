@@ -426,12 +426,14 @@ def test_network_source_bad_url() -> None:
     with pytest.raises(SourceOpenError, match="unsupported stream URL 'ftp://x'"):
         NetworkSource("ftp://x")
     with pytest.raises(SourceOpenError, match=r"cannot open stream 'tcp://127\.0\.0\.1:\d+'"):
-        NetworkSource(f"tcp://127.0.0.1:{free_port()}", timeout=2.0)
+        NetworkSource(f"tcp://127.0.0.1:{free_port()}", timeout=2.0, reconnect_attempts=0)
 
 
 def test_network_source_masks_password() -> None:
     with pytest.raises(SourceOpenError) as err:
-        NetworkSource(f"rtsp://admin:secret@127.0.0.1:{free_port()}/live", timeout=2.0)
+        NetworkSource(
+            f"rtsp://admin:secret@127.0.0.1:{free_port()}/live", timeout=2.0, reconnect_attempts=0
+        )
     assert "secret" not in str(err.value) and "admin:***@127.0.0.1" in str(err.value)
 
 

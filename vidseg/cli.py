@@ -3,7 +3,12 @@
 Exit codes: 0 success; 1 runtime failure (unreadable or corrupt input, output
 cannot be written); 2 bad usage or configuration (unknown flag or config key,
 value out of range, unknown view or codec); 130 / 143 stopped by SIGINT /
-SIGTERM after finalising what was written.
+SIGTERM after finalising what was written (a file input's output is then
+incomplete and kept under its partial name).  A live input (camera, stream) has
+no end of its own: SIGINT / SIGTERM is how its run ends, every output is
+finalised under its real name and the exit code is 0.  An input that ends early
+(truncated file, stream lost for good) is finalised under its name with one
+WARNING and exit 1.
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ from types import FrameType
 
 from . import __version__
 from .config import Config, field_specs, load_config, render_defaults
-from .errors import ConfigError, EncoderNotFoundError, VidsegError
+from .errors import (
+    ConfigError,
+    EncoderNotFoundError,
+    SourceOpenError,
+    SourceReadError,
+    VidsegError,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -55,6 +66,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         kind = (
             float if isinstance(f.default, float) else (str if isinstance(f.default, str) else int)
         )
+        if meta["seconds"]:
+            kind = str  # "90s", "10m", "1h": converted and checked by the config
+
         group.add_argument(
             *names,
             dest=f.name,
@@ -190,18 +204,34 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
     cv2.setNumThreads(1)  # the runner's threads already keep both cores busy
     stop = threading.Event()
     received: list[int] = []
-    with _signals_stop(stop, received):
-        summary = convert(
-            source_spec,
-            args.output,
-            cfg,
-            stats=args.stats,
-            labels=args.labels,
-            labels_format=args.labels_format,
-            overwrite=args.overwrite,
-            stop=stop,
-            demo_summary=args.command == "demo",
+    try:
+        with _signals_stop(stop, received):
+            summary = convert(
+                source_spec,
+                args.output,
+                cfg,
+                stats=args.stats,
+                labels=args.labels,
+                labels_format=args.labels_format,
+                overwrite=args.overwrite,
+                stop=stop,
+                demo_summary=args.command == "demo",
+            )
+    except SourceOpenError:
+        if received:  # stopped while waiting for a live source to come up
+            log.warning("stopped by %s before the input came up", signal.Signals(received[0]).name)
+            return 128 + received[0]
+        raise
+    except SourceReadError as exc:  # the outputs hold everything read and are finalised
+        log.warning("%s", exc)
+        return 1
+    if received and summary.live:
+        log.info(
+            "stopped by %s after %d frames; outputs finalised",
+            signal.Signals(received[0]).name,
+            summary.frames_out,
         )
+        return 0
     if received:
         signum = received[0]
         log.warning(

@@ -17,14 +17,16 @@ from tqdm import tqdm
 
 from ..config import Config
 from ..engine import Segmenter
-from ..frames import FrameResult
+from ..frames import Frame, FrameResult
 from ..io.data_sinks import stats_sink
+from ..io.demo import demo_frames
 from ..io.labels_sink import LabelsSink
+from ..io.segments import SegmentedVideoSink
 from ..io.sources import open_source
 from ..io.video_sink import VideoFileSink
 from ..pipeline import RunSummary, Sink, run
 
-__all__ = ["AreaSummarySink", "convert"]
+__all__ = ["AreaSummarySink", "convert", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,21 @@ class AreaSummarySink:
         return "\n".join(lines) + "\n"
 
 
+def warm_up(segmenter: Segmenter) -> None:
+    """Segment a few small frames so the compiled kernels are loaded, then forget them.
+
+    Loading the kernels from numba's cache takes about a second (several on a
+    busy machine); done before a live source is opened, no frame of the
+    stream waits for it or is dropped while it happens.
+    """
+    for index, image in enumerate(demo_frames(2, (64, 48))):
+        seg = segmenter.segment(image)
+        frame = Frame(image=image, index=index, time_s=0.0)
+        result = FrameResult(frame=frame, segmentation=seg, stats=None)  # type: ignore[arg-type]
+        assert result.view_i420 is not None  # the colour tables and the I420 painter
+    segmenter.reset()
+
+
 def convert(
     source_spec: str,
     output: Path,
@@ -90,16 +107,18 @@ def convert(
     if demo_summary and stats is None:
         stats = output.with_suffix(".csv")
     out = cfg.output
+    video_options = {
+        "codec": out.codec,
+        "crf": out.crf,
+        "preset": out.preset,
+        "cabac": out.cabac,
+        "overwrite": overwrite,
+        "keep_audio": out.keep_audio,
+    }
     sinks: list[Sink] = [
-        VideoFileSink(
-            output,
-            codec=out.codec,
-            crf=out.crf,
-            preset=out.preset,
-            cabac=out.cabac,
-            overwrite=overwrite,
-            keep_audio=out.keep_audio,
-        )
+        VideoFileSink(output, **video_options)  # type: ignore[arg-type]
+        if cfg.run.segment_time is None
+        else SegmentedVideoSink(output, segment_time=cfg.run.segment_time, **video_options)
     ]
     if stats is not None:
         sinks.append(stats_sink(stats, overwrite=overwrite))
@@ -108,11 +127,14 @@ def convert(
     areas = AreaSummarySink()
     sinks.append(areas)
 
+    segmenter = Segmenter.from_config(cfg.engine)
+    warm_up(segmenter)
     source = open_source(
         source_spec,
         reconnect_attempts=cfg.run.reconnect_attempts,
         reconnect_backoff=cfg.run.reconnect_backoff,
         audio=out.keep_audio,
+        cancel=stop,
     )
     info = source.info
     log.info(
@@ -144,11 +166,12 @@ def convert(
     try:
         summary = run(
             source,
-            Segmenter.from_config(cfg.engine),
+            segmenter,
             sinks,
             view=out.view,
             overlay_alpha=out.overlay_alpha,
             max_frames=cfg.run.max_frames,
+            duration=cfg.run.duration,
             queue_size=cfg.run.queue_size,
             live_pacing=cfg.run.live_pacing,
             stop=stop,
