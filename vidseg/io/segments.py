@@ -25,6 +25,7 @@ from typing import Any, cast
 from ..errors import SinkError
 from ..frames import Frame, FrameResult, StreamInfo
 from ._partial import partial_path
+from .remux import recover_leftover
 from .video_sink import VideoFileSink
 
 __all__ = ["SegmentedVideoSink", "segment_name"]
@@ -117,10 +118,18 @@ class SegmentedVideoSink:
         return self._written_before + current
 
     def open(self, info: StreamInfo) -> None:
-        """Start a run; the first file is created with the first frame."""
+        """Start a run; the first file is created with the first frame.
+
+        Partial files of segments an earlier run left (``<stem>-*.partial<suffix>``)
+        are recovered first (:func:`~vidseg.io.remux.recover_leftover`).
+        """
         if self._closed or self._info is not None:
             raise SinkError(f"segmented video sink {str(self.path)!r} cannot be opened again")
         self._info = info
+        # Segments of an earlier run that was killed: finish them under free names.
+        stem, suffix = self.path.stem, self.path.suffix
+        for leftover in sorted(self.path.parent.glob(f"{stem}-*.partial{suffix}")):
+            recover_leftover(leftover, leftover.with_name(leftover.name.replace(".partial", "")))
 
     def reopen(self, info: StreamInfo) -> None:
         """The frame size changed: finish the current file; the next frame starts one."""
