@@ -99,6 +99,8 @@ def _server(port: int, size: str, fps: int) -> subprocess.Popen[bytes]:
             str(2 * fps),
             "-pix_fmt",
             "yuv420p",
+            "-flush_packets",
+            "1",  # each frame leaves at once, as from a camera
             "-f",
             "mpegts",
             f"tcp://127.0.0.1:{port}?listen=1",

@@ -33,7 +33,7 @@ LIVE_TIME_BASE = Fraction(1, 1000)
 # a burst of stale frames, stamped with one arrival time, at every (re)connect.
 # The codec's own headers are enough to decode; the frame rate is then unknown
 # (0), which the sinks handle (timestamps are arrival times).
-_PROBE_OPTIONS = {"analyzeduration": "100000", "probesize": "32768"}
+_PROBE_OPTIONS = {"analyzeduration": "0", "probesize": "32"}
 
 # What a broken connection raises: FFmpeg errors from PyAV, OSError from sockets and
 # from our own read failures (SourceReadError is an OSError).
