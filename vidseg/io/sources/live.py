@@ -51,14 +51,13 @@ class LiveSource(SourceBase):
     up to ``reconnect_attempts`` times (``-1``: forever, the command line's
     default, since a camera may take a minute to reboot), waiting
     ``reconnect_backoff`` seconds before the first attempt and doubling the
-    wait each time (at most
-    :data:`MAX_BACKOFF_S`); each attempt is logged once, at WARNING.  An
-    attempt succeeds when the new connection delivers a frame; ``reconnects``
-    counts those.  When the attempts run out it raises
+    wait each time (at most :data:`MAX_BACKOFF_S`); each attempt is logged
+    once, at WARNING.  An attempt succeeds when the new connection delivers a
+    frame; ``reconnects`` counts those.  When the attempts run out it raises
     :class:`~vidseg.errors.SourceReadError`.  A source that is down at
     construction is retried the same way (the stream may come up later); when
-    those attempts run out, or ``cancel`` is set while waiting, the
-    constructor raises :class:`~vidseg.errors.SourceOpenError`.  A connection that delivers another
+    those attempts run out, or ``cancel`` is set while waiting, the constructor
+    raises :class:`~vidseg.errors.SourceOpenError`.  A connection that delivers another
     frame size is logged at WARNING and its frames pass unchanged (``info``
     keeps the first size); :func:`vidseg.pipeline.run` then reopens the sinks.
 
@@ -112,8 +111,10 @@ class LiveSource(SourceBase):
         """Connect and read the first frame, retrying like a reconnect (a camera booting)."""
         try:
             return self._attempt()
-        except (SourceOpenError, *_READ_ERRORS) as exc:
-            reason = exc.args[0] if isinstance(exc, SourceOpenError) else error_reason(exc)
+        except SourceOpenError as exc:
+            reason = str(exc)
+        except _READ_ERRORS as exc:
+            reason = f"cannot read from {self.info.name!r}: {error_reason(exc)}"
         return self._reconnect(reason, at_start=True)
 
     def _frames(self) -> Iterator[Frame]:
