@@ -19,7 +19,6 @@ from ..config import Config
 from ..engine import Segmenter
 from ..frames import Frame, FrameResult
 from ..io.data_sinks import stats_sink
-from ..io.demo import demo_frames
 from ..io.labels_sink import LabelsSink
 from ..io.segments import SegmentedVideoSink
 from ..io.sources import open_source
@@ -67,13 +66,15 @@ class AreaSummarySink:
 
 
 def warm_up(segmenter: Segmenter) -> None:
-    """Segment a few small frames so the compiled kernels are loaded, then forget them.
+    """Segment two small frames so the compiled kernels are loaded, then forget them.
 
     Loading the kernels from numba's cache takes about a second (several on a
     busy machine); done before a live source is opened, no frame of the
-    stream waits for it or is dropped while it happens.
+    stream waits for it or is dropped while it happens.  The frames are a
+    colour ramp made here (no file or photo to read).
     """
-    for index, image in enumerate(demo_frames(2, (64, 48))):
+    ramp = np.linspace(0, 255, 64 * 48 * 3).astype(np.uint8).reshape(48, 64, 3)
+    for index, image in enumerate((ramp, ramp[::-1].copy())):
         seg = segmenter.segment(image)
         frame = Frame(image=image, index=index, time_s=0.0)
         result = FrameResult(frame=frame, segmentation=seg, stats=None)  # type: ignore[arg-type]
