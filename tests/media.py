@@ -249,3 +249,42 @@ def connect_when_up(url: str, server: subprocess.Popen[bytes], **kw: float) -> N
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     wait_listening(port, server)
     return NetworkSource(url, **kw)  # type: ignore[arg-type]
+
+
+def serve_live(
+    clip: Path, port: int, seconds: float, *, size: str = "320x180", fps: int = 15
+) -> subprocess.Popen[bytes]:
+    """ffmpeg serving ``clip`` looped, scaled and re-encoded like a camera: constant
+    ``fps``, H.264 without B-frames (zero latency), MPEG-TS on one TCP connection."""
+    width, height = size.split("x")
+    return subprocess.Popen(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(clip),
+            "-t",
+            str(seconds),
+            "-an",
+            "-vf",
+            f"scale={width}:{height},fps={fps}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-flush_packets",
+            "1",  # each frame leaves at once, as from a camera (not in 32 KiB bursts)
+            "-f",
+            "mpegts",
+            f"tcp://127.0.0.1:{port}?listen=1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

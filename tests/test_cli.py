@@ -150,11 +150,14 @@ def test_bad_inputs_and_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert not list(tmp_path.glob("*.partial.*"))
 
 
-def test_header_that_lies(tmp_path: Path) -> None:
+def test_header_that_lies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Fewer frames than the header claims looks exactly like a file cut at a packet
+    # boundary: everything is written, under its name, and reported (issue 13).
     clip = write_clip(tmp_path / "lie.avi", frames(20, (96, 64)), codec="mjpeg", rate=25)
     patch_avi_frame_count(clip, 40)
     out = tmp_path / "o.mp4"
-    assert main(["convert", str(clip), str(out), "-q", "--k", "3"]) == 0
+    assert main(["convert", str(clip), str(out), "--no-progress", "--k", "3"]) == 1
+    assert "read 20 of 40 frames the header claims" in capsys.readouterr().err
     assert cv2_read(out)[0] == 20
 
 
@@ -249,7 +252,7 @@ def test_truncated_input_keeps_what_decodes_and_exits_1(
         main(["convert", str(cut), str(out), "--k", "3", "--stats", str(tmp_path / "s.csv")]) == 1
     )
     err = capsys.readouterr().err
-    assert "corrupt packets skipped" in err and "frames decoded" in err
+    assert "corrupt packets skipped" in err and "of 795 frames the header claims" in err
     n = cv2_read(out)[0]
     assert 400 < n < 795
     assert (tmp_path / "s.csv").read_text().count("\n") == 3 * n + 1

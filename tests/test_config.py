@@ -80,3 +80,14 @@ def test_overrides_make_a_new_validated_config() -> None:
         base.with_overrides({"crf": 99})
     with pytest.raises(AttributeError):
         base.engine.n_clusters = 3  # type: ignore[misc]
+
+
+def test_durations_take_units_and_reconnect_forever_is_minus_one() -> None:
+    cfg = Config().with_overrides({"segment_time": "1h", "duration": "90s"})
+    assert (cfg.run.segment_time, cfg.run.duration) == (3600.0, 90.0)
+    assert Config().with_overrides({"segment_time": 600}).run.segment_time == 600.0
+    assert Config().run.reconnect_attempts == -1  # live sources: keep trying
+    with pytest.raises(ConfigError, match="segment_time must be seconds or a duration"):
+        Config().with_overrides({"segment_time": "soon"})
+    with pytest.raises(ConfigError, match=r"reconnect_attempts must be in \[-1, "):
+        Config().with_overrides({"reconnect_attempts": -2})

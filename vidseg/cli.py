@@ -5,7 +5,12 @@ runtime failure (unreadable or corrupt input, no camera, output cannot be
 written); 2 bad usage or configuration (unknown flag or config key, value out
 of range, unknown codec, unsupported container, codec/container mismatch,
 existing output); 130 / 143 stopped by SIGINT / SIGTERM after finalising what
-was written.  Errors map to codes by type (``VidsegError.exit_code``).
+was written (a file input's output is then incomplete and kept under its
+partial name).  Errors map to codes by type (``VidsegError.exit_code``).  A
+live input (camera, stream) has no end of its own: SIGINT / SIGTERM is how its
+run ends, every output is finalised under its real name and the exit code is 0.
+An input that ends early (truncated file, stream lost for good) is finalised
+under its name with one WARNING and exit 1.
 
 Nothing heavy is imported at module level: ``--help`` and ``config`` answer
 without loading NumPy, OpenCV, PyAV or the engine.
@@ -23,12 +28,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import Config, field_specs, load_config, render_defaults
-from .errors import VidsegError
+from .errors import SourceOpenError, SourceReadError, VidsegError
 from .exitcodes import EXIT_CODES_HELP, ExitCode
+
+if TYPE_CHECKING:
+    from .summary import RunSummary
 
 __all__ = ["build_parser", "main"]
 
@@ -82,6 +90,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         kind = (
             float if isinstance(f.default, float) else (str if isinstance(f.default, str) else int)
         )
+        if meta["seconds"]:
+            kind = str  # "90s", "10m", "1h": converted and checked by the config
+
         group.add_argument(
             *names,
             dest=f.name,
@@ -427,7 +438,7 @@ def _run_analyze(args: argparse.Namespace, cfg: Config) -> int:
             overwrite=args.overwrite,
             stop=stop,
         )
-    return _exit_code(received, summary.frames_out)
+    return _exit_code(received, summary)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -492,15 +503,21 @@ def _signals_stop(stop: threading.Event, received: list[int]) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def _exit_code(received: list[int], frames_out: int) -> int:
-    """0, or 128 + the signal that stopped the run (logged with what was kept)."""
+def _exit_code(received: list[int], summary: RunSummary) -> int:
+    """0, or 128 + the signal that stopped a file's run (logged with what was kept).
+
+    A live input has no end of its own: a signal is how its run ends, its outputs
+    are finalised under their names, and that is success.
+    """
     if not received:
         return 0
     signum = received[0]
+    name = signal.Signals(signum).name
+    if summary.live:
+        log.info("stopped by %s after %d frames; outputs finalised", name, summary.frames_out)
+        return 0
     log.warning(
-        "stopped by %s after %d frames; partial outputs kept (see above)",
-        signal.Signals(signum).name,
-        frames_out,
+        "stopped by %s after %d frames; partial outputs kept (see above)", name, summary.frames_out
     )
     return 128 + signum
 
@@ -531,25 +548,34 @@ def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
         window = check_display()  # before any window: without X the first imshow aborts
     stop = threading.Event()
     received: list[int] = []
-    with _signals_stop(stop, received):
-        summary = convert(
-            source_spec,
-            args.output,
-            cfg,
-            window=window,
-            snapshots=getattr(args, "snapshots", Path(".")),
-            stats=args.stats,
-            labels=args.labels,
-            labels_format=args.labels_format,
-            overwrite=args.overwrite,
-            palette=args.palette,
-            save_palette=args.save_palette,
-            stop=stop,
-            demo_summary=args.command == "demo",
-            serve=getattr(args, "serve", None),
-            token=getattr(args, "token", None),
-        )
-    return _exit_code(received, summary.frames_out)
+    try:
+        with _signals_stop(stop, received):
+            summary = convert(
+                source_spec,
+                args.output,
+                cfg,
+                window=window,
+                snapshots=getattr(args, "snapshots", Path(".")),
+                stats=args.stats,
+                labels=args.labels,
+                labels_format=args.labels_format,
+                overwrite=args.overwrite,
+                palette=args.palette,
+                save_palette=args.save_palette,
+                stop=stop,
+                demo_summary=args.command == "demo",
+                serve=getattr(args, "serve", None),
+                token=getattr(args, "token", None),
+            )
+    except SourceOpenError:
+        if received:  # stopped while waiting for a live source to come up
+            log.warning("stopped by %s before the input came up", signal.Signals(received[0]).name)
+            return 128 + received[0]
+        raise
+    except SourceReadError as exc:  # the outputs hold everything read and are finalised
+        log.warning("%s", exc)
+        return 1
+    return _exit_code(received, summary)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "RunConfig",
     "field_specs",
     "load_config",
+    "parse_seconds",
     "render_defaults",
     "validate_section",
 ]
@@ -61,11 +62,42 @@ def _opt(
     hi: float | None = None,
     choices: tuple[str, ...] | None = None,
     nullable: bool = False,
+    seconds: bool = False,
 ) -> Any:
     return field(
         default=default,
-        metadata={"help": help, "lo": lo, "hi": hi, "choices": choices, "nullable": nullable},
+        metadata={
+            "help": help,
+            "lo": lo,
+            "hi": hi,
+            "choices": choices,
+            "nullable": nullable,
+            "seconds": seconds,
+        },
     )
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_seconds(text: str) -> float:
+    """A duration as seconds: a number, or one with a unit ``s``, ``m``, ``h`` or ``d``.
+
+    >>> parse_seconds("1h"), parse_seconds("90s"), parse_seconds("2.5")
+    (3600.0, 90.0, 2.5)
+
+    Raises
+    ------
+    ValueError
+        ``text`` is not such a duration.
+    """
+    body = text.strip().lower()
+    scale = _UNITS.get(body[-1:], None)
+    number = body[:-1] if scale is not None else body
+    value = float(number) * (scale or 1.0)  # ValueError for anything else
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,10 +193,26 @@ class RunConfig:
 
     queue_size: int = _opt(8, "frames buffered between decode, segment and encode", lo=1, hi=256)
     max_frames: int | None = _opt(
-        None, "stop after this many frames (null: all)", lo=1, hi=10**12, nullable=True
+        None, "stop after writing this many frames (null: all)", lo=1, hi=10**12, nullable=True
+    )
+    duration: float | None = _opt(
+        None,
+        "stop after this much input time, e.g. 90s, 10m, 1h (null: all)",
+        lo=0.001,
+        hi=1e9,
+        nullable=True,
+        seconds=True,
+    )
+    segment_time: float | None = _opt(
+        None,
+        "split a recording into files of this length, e.g. 10m, 1h (null: one file)",
+        lo=1.0,
+        hi=1e7,
+        nullable=True,
+        seconds=True,
     )
     reconnect_attempts: int = _opt(
-        5, "live source re-open attempts before giving up", lo=0, hi=1000
+        -1, "live source re-open attempts per outage (-1: forever)", lo=-1, hi=10**6
     )
     reconnect_backoff: float = _opt(
         0.5, "first reconnect delay in seconds (doubles, max 10)", lo=0.0, hi=60.0
@@ -227,7 +275,14 @@ def _check(name: str, f: dataclasses.Field[Any], value: Any) -> Any:
         if meta["nullable"]:
             return None
         raise ConfigError(f"{name} must not be null")
-    kind = type(f.default) if f.default is not None else int
+    if meta["seconds"] and isinstance(value, str):
+        try:
+            value = parse_seconds(value)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be seconds or a duration such as 90s, 10m, 1h; got {value!r}"
+            ) from None
+    kind = type(f.default) if f.default is not None else (float if meta["seconds"] else int)
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{name} must be true or false, got {value!r}")

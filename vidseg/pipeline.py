@@ -20,7 +20,9 @@ input keeps only the newest frame, counting the ones it replaced, and a
 :class:`~vidseg.pacing.LivePacer` decides when the next one is taken, so
 latency stays bounded (one segmentation plus one encode by default) when
 processing falls behind.  A worker's exception is re-raised in the caller; on any error or stop
-the sinks are aborted (partial outputs kept and named), on success closed.
+the sinks are aborted (partial outputs kept and named), on success closed.  A
+live run has no end of its own: stopping it closes the sinks, as at the end of
+a file.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def run(
     view: str = "recolor",
     overlay_alpha: float = 0.5,
     max_frames: int | None = None,
+    duration: float | None = None,
     queue_size: int = 8,
     live_pacing: str = "latency",
     stop: threading.Event | None = None,
@@ -101,7 +104,10 @@ def run(
     overlay_alpha : float
         Colour weight of the ``overlay`` view.
     max_frames : int, optional
-        Stop after this many frames.
+        Stop after writing this many frames (live frames dropped do not count).
+    duration : float, optional
+        Stop before the first frame this many seconds of input time after the
+        first one (a live source's time is arrival time).
     queue_size : int
         Frames buffered between stages for files (live sources keep one).
     live_pacing : str
@@ -109,7 +115,9 @@ def run(
         taken (see :mod:`vidseg.pacing`); ignored for files.
     stop : threading.Event, optional
         Set it (e.g. from a signal handler) to stop cleanly; ``RunSummary.stopped_by``
-        is then whatever the caller stored, the sinks are aborted.
+        is then whatever the caller stored.  A file's sinks are aborted (their
+        output is incomplete); a live source has no end of its own, so its run
+        ends as at the end of the input: sinks closed, outputs under their names.
     on_frame : callable, optional
         Called in the segmenting thread with each result and the running summary
         (progress bars, status lines).
@@ -144,6 +152,7 @@ def run(
         view=view,
         overlay_alpha=overlay_alpha,
         max_frames=max_frames,
+        duration=duration,
         queue_size=queue_size,
         pacing=live_pacing,
         stop=stop if stop is not None else threading.Event(),
@@ -170,6 +179,7 @@ class _Run:
         view: str,
         overlay_alpha: float,
         max_frames: int | None,
+        duration: float | None,
         queue_size: int,
         pacing: str,
         stop: threading.Event,
@@ -181,6 +191,12 @@ class _Run:
         self.view, self.overlay_alpha, self.max_frames = view, overlay_alpha, max_frames
         self.stop, self.on_frame, self.control, self.measure = stop, on_frame, control, measure
         self.live = source.info.live
+        self.duration, self.first_time = duration, None
+        # A live run stopped from outside finishes like the end of the input: the
+        # caller's event only ends the segmenting loop; ``stop`` ends the threads.
+        self.finish: threading.Event | None = None
+        if self.live:
+            self.finish, self.stop = stop, threading.Event()
         self.stream = source.info  # the current frame size, for live sources that change it
         self.inbox: LatestQueue | BlockingQueue = (
             LatestQueue(1) if self.live else BlockingQueue(queue_size)
@@ -189,7 +205,7 @@ class _Run:
         self.pacer = LivePacer(overlap=pacing == "throughput") if self.live else None
         # Sinks that want a turn while no frame comes (a window's key handling, paused).
         self.idlers = [i for i in (getattr(s, "idle", None) for s in sinks) if i is not None]
-        self.summary = RunSummary()
+        self.summary = RunSummary(live=self.live)
         self.latencies: list[float] = []
         self.inertia_sum = 0.0
         self.segmented = 0
@@ -245,8 +261,10 @@ class _Run:
                     break
                 self.inbox.put(frame, self.stop)
                 self.summary.frames_in += 1
-                if self.max_frames is not None and self.summary.frames_in >= self.max_frames:
-                    break
+                # A file loses no frame, so read no more than will be written.
+                if not self.live and self.max_frames is not None:
+                    if self.summary.frames_in >= self.max_frames:
+                        break
             self.inbox.put(END, self.stop)
         except Stop:
             pass
@@ -262,6 +280,10 @@ class _Run:
         while True:
             if self.stop.is_set():
                 raise Stop
+            if self.finish is not None and self.finish.is_set():
+                return None
+            if self.max_frames is not None and self.segmented >= self.max_frames:
+                return None
             if self.control is not None and not self.steer():
                 return None
             if self.pacer is not None and not self.pacer.wait_turn(POLL):
@@ -276,6 +298,10 @@ class _Run:
                 if isinstance(item.error, SourceReadError) and self.summary.frames_in > 0:
                     return item.error
                 raise item.error
+            if self.duration is not None:
+                self.first_time = item.time_s if self.first_time is None else self.first_time
+                if item.time_s - self.first_time >= self.duration:
+                    return None
             self.segment_one(item)
 
     def steer(self) -> bool:

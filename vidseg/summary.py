@@ -34,6 +34,8 @@ class RunSummary:
         growing).  Empty for files, which are read ahead on purpose.
     stopped_by : int or None
         The signal number that stopped the run, if any.
+    live : bool
+        The source was live (a camera or stream).
     """
 
     frames_in: int = 0
@@ -44,6 +46,7 @@ class RunSummary:
     mean_inertia: float = 0.0
     latency_ms: dict[str, float] = field(default_factory=dict)
     stopped_by: int | None = None
+    live: bool = False
 
     @property
     def fps(self) -> float:

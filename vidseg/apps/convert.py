@@ -18,18 +18,19 @@ from ..config import Config
 from ..control import RunControl
 from ..engine import Segmenter
 from ..engine.palette_file import Palette
-from ..frames import FrameResult
+from ..frames import Frame, FrameResult
 from ..io._partial import check_output_file
 from ..io.data_sinks import stats_sink
 from ..io.display import Screen
 from ..io.labels_sink import LabelsSink
+from ..io.segments import SegmentedVideoSink
 from ..io.sources import open_source
 from ..io.video_sink import VideoFileSink
 from ..io.window_sink import WindowSink
 from ..pipeline import RunSummary, Sink, run
 from .terminal import outputs_written, progress_line, summary_text
 
-__all__ = ["AreaSummarySink", "convert", "segmenter_for"]
+__all__ = ["AreaSummarySink", "convert", "segmenter_for", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,23 @@ def segmenter_for(cfg: Config, palette: Path | None = None) -> Segmenter:
     return segmenter
 
 
+def warm_up(segmenter: Segmenter) -> None:
+    """Segment two small frames so the compiled kernels are loaded, then forget them.
+
+    Loading the kernels from numba's cache takes about a second (several on a
+    busy machine); done before a live source is opened, no frame of the
+    stream waits for it or is dropped while it happens.  The frames are a
+    colour ramp made here (no file or photo to read).
+    """
+    ramp = np.linspace(0, 255, 64 * 48 * 3).astype(np.uint8).reshape(48, 64, 3)
+    for index, image in enumerate((ramp, ramp[::-1].copy())):
+        seg = segmenter.segment(image)
+        frame = Frame(image=image, index=index, time_s=0.0)
+        result = FrameResult(frame=frame, segmentation=seg, stats=None)  # type: ignore[arg-type]
+        assert result.view_i420 is not None  # the colour tables and the I420 painter
+    segmenter.reset()
+
+
 def convert(
     source_spec: str,
     output: Path,
@@ -124,16 +142,18 @@ def convert(
     if save_palette is not None:
         check_output_file(save_palette, overwrite=overwrite, example="palette.json")
     out = cfg.output
+    video_options = {
+        "codec": out.codec,
+        "crf": out.crf,
+        "preset": out.preset,
+        "cabac": out.cabac,
+        "overwrite": overwrite,
+        "keep_audio": out.keep_audio,
+    }
     sinks: list[Sink] = [
-        VideoFileSink(
-            output,
-            codec=out.codec,
-            crf=out.crf,
-            preset=out.preset,
-            cabac=out.cabac,
-            overwrite=overwrite,
-            keep_audio=out.keep_audio,
-        )
+        VideoFileSink(output, **video_options)  # type: ignore[arg-type]
+        if cfg.run.segment_time is None
+        else SegmentedVideoSink(output, segment_time=cfg.run.segment_time, **video_options)
     ]
     if stats is not None:
         sinks.append(stats_sink(stats, overwrite=overwrite))
@@ -154,12 +174,17 @@ def convert(
         assert control is not None
         sinks.append(WindowSink(control, screen=window, snapshots=snapshots, stop=stop))
 
+    # The kernels load before a live source is opened (a throwaway segmenter: the
+    # run's may hold a loaded palette), so no frame waits for them or is dropped.
+    with Segmenter.from_config(cfg.engine) as warm:
+        warm_up(warm)
     try:
         source = open_source(
             source_spec,
             reconnect_attempts=cfg.run.reconnect_attempts,
             reconnect_backoff=cfg.run.reconnect_backoff,
             audio=out.keep_audio,
+            cancel=stop,
         )
     except BaseException:
         if web is not None:
@@ -190,6 +215,7 @@ def convert(
                 view=out.view,
                 overlay_alpha=out.overlay_alpha,
                 max_frames=cfg.run.max_frames,
+                duration=cfg.run.duration,
                 queue_size=cfg.run.queue_size,
                 live_pacing=cfg.run.live_pacing,
                 stop=stop,

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from ..errors import ClosedError, OutputUsageError, SinkError, reason
+from .remux import recover_leftover
 
 if TYPE_CHECKING:
     from ..frames import StreamInfo
@@ -108,12 +109,22 @@ class PartialFileSink(SinkBase):
     overwrite: bool
 
     def _check_can_open(self, is_open: bool) -> None:
-        """The checks every ``open()`` starts with: not closed, not open yet."""
+        """The checks every ``open()`` starts with: not closed, not open yet.
+
+        A partial file an earlier run left (killed, crashed) is recovered under
+        a free name (:func:`~vidseg.io.remux.recover_leftover`), or replaced
+        when ``overwrite``; it is never lost silently.
+        """
         self._check_not_closed()
         if is_open:
             raise SinkError(f"{self._kind} {str(self.path)!r} is already open")
-        if self.partial_path.exists():
-            logger.warning("replacing leftover partial file %r", str(self.partial_path))
+        if self.partial_path.exists():  # an earlier run was killed: never lose its output
+            if self.overwrite:
+                logger.warning(
+                    "replacing leftover partial file %r (--overwrite)", str(self.partial_path)
+                )
+            else:
+                recover_leftover(self.partial_path, self.path)
 
     def _log_partial(self, what: str) -> None:
         """Say where the output goes until the run completes (found there after a crash)."""

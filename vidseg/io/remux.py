@@ -1,7 +1,9 @@
-"""Turn a finished fragmented MP4 into a normal faststart MP4 by stream copy."""
+"""Turn a fragmented MP4 into a normal faststart MP4 by stream copy; recover leftovers."""
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import av
@@ -9,7 +11,12 @@ import av.error
 
 from ..errors import SinkError, reason
 
-__all__ = ["remux_faststart"]
+__all__ = ["recover_leftover", "remux_faststart"]
+
+logger = logging.getLogger(__name__)
+
+# Partial files written as fragmented MP4 (see video_sink): muxer per suffix.
+_FRAGMENTED = {".mp4": "mp4", ".mov": "mov"}
 
 
 def remux_faststart(src: Path, dst: Path, fmt: str) -> None:
@@ -44,3 +51,48 @@ def remux_faststart(src: Path, dst: Path, fmt: str) -> None:
             f"could not finalise {str(dst)!r} ({reason(exc)}); the "
             f"complete output is kept in {str(src)!r}"
         ) from exc
+
+
+def recover_leftover(partial: Path, final: Path) -> Path:
+    """Keep an earlier run's leftover partial file as a finished file under a free name.
+
+    ``partial`` (a crash or kill left it; ``final`` is the output it was for)
+    becomes ``<stem>-recovered-<n><suffix>`` next to ``final``, the first free
+    ``n``.  A fragmented MP4/MOV is remuxed into a faststart file (every
+    complete fragment: it plays and seeks) and the partial deleted only once
+    the copy is done; other files (Matroska and AVI video, statistics tables)
+    are renamed.  Logged at WARNING.
+
+    Returns
+    -------
+    Path
+        Where the recording now is.
+
+    Raises
+    ------
+    SinkError
+        It cannot be recovered (nothing playable in it, or no room); the message
+        says what to do, and the partial file is left as it was.
+    """
+    n = 1
+    while True:
+        dest = final.with_name(f"{final.stem}-recovered-{n}{final.suffix}")
+        if not (dest.exists() or dest.with_name(f"{dest.stem}.partial{dest.suffix}").exists()):
+            break
+        n += 1
+    fmt = _FRAGMENTED.get(final.suffix.lower())
+    try:
+        if fmt is None:
+            os.replace(partial, dest)
+        else:
+            remux_faststart(partial, dest, fmt)
+            partial.unlink()
+    except (SinkError, OSError) as exc:
+        raise SinkError(
+            f"leftover partial file {str(partial)!r} from an earlier run cannot be recovered "
+            f"({reason(exc.__cause__ or exc)}); move it away, or pass --overwrite to replace it"
+        ) from exc
+    logger.warning(
+        "an earlier run left %r; recovered it as %r before starting", str(partial), str(dest)
+    )
+    return dest

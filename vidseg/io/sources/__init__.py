@@ -17,6 +17,7 @@ Live sources (cameras, network streams) block on the next frame and report
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,6 +51,7 @@ def open_source(
     reconnect_backoff: float = 0.5,
     fps: float = 25.0,
     audio: bool = True,
+    cancel: threading.Event | None = None,
 ) -> FrameSource:
     """Open the source a command-line input string names.
 
@@ -69,7 +71,9 @@ def open_source(
     spec : str
         The input.
     reconnect_attempts, reconnect_backoff
-        Reconnect policy of cameras and network streams.
+        Reconnect policy of cameras and network streams (``-1``: forever).
+    cancel : threading.Event, optional
+        Set it to stop waiting for a camera or stream that is down at start.
     fps : float
         Frame rate of image sequences (files and streams carry their own).
     audio : bool
@@ -84,11 +88,17 @@ def open_source(
         return DemoSource(fps=fps)
     if re.fullmatch(r"[0-9]+", spec.strip()):
         return CameraSource(
-            int(spec), reconnect_attempts=reconnect_attempts, reconnect_backoff=reconnect_backoff
+            int(spec),
+            reconnect_attempts=reconnect_attempts,
+            reconnect_backoff=reconnect_backoff,
+            cancel=cancel,
         )
     if urlsplit(spec).scheme.lower() in STREAM_SCHEMES and "://" in spec:
         return NetworkSource(
-            spec, reconnect_attempts=reconnect_attempts, reconnect_backoff=reconnect_backoff
+            spec,
+            reconnect_attempts=reconnect_attempts,
+            reconnect_backoff=reconnect_backoff,
+            cancel=cancel,
         )
     if is_stdin(spec):
         return VideoFileSource(spec, audio=audio)

@@ -94,7 +94,10 @@ class VideoFileSource(SourceBase):
     template.  Both stay valid after the source is closed.
 
     A truncated or corrupt file yields every frame that decodes, then raises
-    :class:`~vidseg.errors.SourceReadError` with the counts.
+    :class:`~vidseg.errors.SourceReadError` with the counts: "read N of M
+    frames the header claims; the input is truncated" when fewer frames decoded
+    than the header claims (a file cut short may end cleanly, at a packet
+    boundary), else the number of corrupt packets skipped.
 
     ``"-"`` or ``"pipe:"`` reads a stream from standard input (e.g. MPEG-TS or
     Matroska from ``ffmpeg ... -f mpegts -``): it is read once, in order, with no
@@ -259,13 +262,18 @@ class VideoFileSource(SourceBase):
                 self.info.name,
                 self._stamp.repaired,
             )
+        read, claimed = held.index + 1, self.info.frame_count
+        skipped = f"{self._corrupt} corrupt packets skipped" if self._corrupt else ""
+        if claimed is not None and read < claimed:
+            detail = f" ({skipped})" if skipped else ""
+            raise SourceReadError(
+                f"{self.info.name!r}: read {read} of {claimed} frames the header claims; "
+                f"the input is truncated{detail}"
+            ) from self._read_error
         if self._corrupt:
-            msg = (
-                f"{self.info.name!r} is truncated or corrupt: {self._corrupt} corrupt "
-                f"packets skipped, {held.index + 1} frames decoded"
-            )
-            logger.warning("%s", msg)
-            raise SourceReadError(msg) from self._read_error
+            raise SourceReadError(
+                f"{self.info.name!r} is truncated or corrupt: {skipped}, {read} frames decoded"
+            ) from self._read_error
 
     def _release(self) -> None:
         self._decoder.close()

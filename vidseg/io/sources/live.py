@@ -29,6 +29,12 @@ STREAM_SCHEMES = ("rtsp", "rtmp", "http", "https", "udp", "tcp")
 MAX_BACKOFF_S = 10.0
 LIVE_TIME_BASE = Fraction(1, 1000)
 
+# FFmpeg probes 5 s of a stream by default and then hands all of it over at once:
+# a burst of stale frames, stamped with one arrival time, at every (re)connect.
+# The codec's own headers are enough to decode; the frame rate is then unknown
+# (0), which the sinks handle (timestamps are arrival times).
+_PROBE_OPTIONS = {"analyzeduration": "0", "probesize": "32"}
+
 # What a broken connection raises: FFmpeg errors from PyAV, OSError from sockets and
 # from our own read failures (SourceReadError is an OSError).
 _READ_ERRORS = (av.error.FFmpegError, OSError)
@@ -42,12 +48,16 @@ class LiveSource(SourceBase):
     the input ends; raise on failure) and ``_disconnect()`` (idempotent).
 
     When a read fails or the input ends, the source disconnects and tries again
-    up to ``reconnect_attempts`` times, waiting ``reconnect_backoff`` seconds
-    before the first attempt and doubling the wait each time (at most
-    :data:`MAX_BACKOFF_S`); each attempt is logged at WARNING.  An attempt
-    succeeds when the new connection delivers a frame; ``reconnects`` counts
-    those.  When the attempts run out it raises
-    :class:`~vidseg.errors.SourceReadError`.  A connection that delivers another
+    up to ``reconnect_attempts`` times (``-1``: forever, the command line's
+    default, since a camera may take a minute to reboot), waiting
+    ``reconnect_backoff`` seconds before the first attempt and doubling the
+    wait each time (at most :data:`MAX_BACKOFF_S`); each attempt is logged
+    once, at WARNING.  An attempt succeeds when the new connection delivers a
+    frame; ``reconnects`` counts those.  When the attempts run out it raises
+    :class:`~vidseg.errors.SourceReadError`.  A source that is down at
+    construction is retried the same way (the stream may come up later); when
+    those attempts run out, or ``cancel`` is set while waiting, the constructor
+    raises :class:`~vidseg.errors.SourceOpenError`.  A connection that delivers another
     frame size is logged at WARNING and its frames pass unchanged (``info``
     keeps the first size); :func:`vidseg.pipeline.run` then reopens the sinks.
 
@@ -56,28 +66,35 @@ class LiveSource(SourceBase):
     reconnect.  ``close()`` from another thread interrupts a backoff wait.
     """
 
-    def __init__(self, name: str, *, reconnect_attempts: int, reconnect_backoff: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        reconnect_attempts: int,
+        reconnect_backoff: float,
+        cancel: threading.Event | None = None,
+    ) -> None:
         super().__init__()
-        if reconnect_attempts < 0:
-            raise ValueError(f"reconnect_attempts must be >= 0, got {reconnect_attempts!r}")
+        if reconnect_attempts < -1:
+            raise ValueError(
+                f"reconnect_attempts must be >= 0 or -1 (forever), got {reconnect_attempts!r}"
+            )
         if not reconnect_backoff >= 0:
             raise ValueError(f"reconnect_backoff must be >= 0, got {reconnect_backoff!r}")
         self.reconnect_attempts = reconnect_attempts
         self.reconnect_backoff = reconnect_backoff
         self.reconnects = 0
         self._stop = threading.Event()
+        self._cancel = cancel
         self._fps = 0.0
         self.info = StreamInfo(width=0, height=0, fps=0.0, live=True, name=name)
-        self._connect()
         try:
-            self._reader = self._read()
-            self._first = next(self._reader)
-        except StopIteration:
-            self._disconnect()
-            raise SourceOpenError(f"{name!r} ended before its first frame") from None
-        except _READ_ERRORS as exc:
-            self._disconnect()
-            raise SourceOpenError(f"cannot read from {name!r}: {error_reason(exc)}") from None
+            first = self._open_first()
+        except SourceReadError as exc:
+            raise SourceOpenError(str(exc)) from None
+        if first is None:
+            raise SourceOpenError(f"stopped while waiting for {name!r} to come up")
+        self._first = next(first)  # the rest comes from self._reader
         height, width = self._first.shape[:2]
         self._size = (width, height)
         self.info = StreamInfo(
@@ -89,6 +106,16 @@ class LiveSource(SourceBase):
             live=True,
             name=name,
         )
+
+    def _open_first(self) -> Iterator[np.ndarray] | None:
+        """Connect and read the first frame, retrying like a reconnect (a camera booting)."""
+        try:
+            return self._attempt()
+        except SourceOpenError as exc:
+            reason = str(exc)
+        except _READ_ERRORS as exc:
+            reason = f"cannot read from {self.info.name!r}: {error_reason(exc)}"
+        return self._reconnect(reason, at_start=True)
 
     def _frames(self) -> Iterator[Frame]:
         start: float | None = None
@@ -116,35 +143,69 @@ class LiveSource(SourceBase):
                 reason = error_reason(exc)
             reader = self._reconnect(reason)
 
-    def _reconnect(self, reason: str) -> Iterator[np.ndarray] | None:
-        """Re-open with backoff; return a reader, ``None`` if closed, or raise."""
+    def _attempt(self) -> Iterator[np.ndarray]:
+        """One connection: a reader that starts with its first frame, or raise."""
+        try:
+            self._connect()
+            self._reader = self._read()
+            first = next(self._reader)
+        except StopIteration:
+            self._disconnect()
+            raise SourceReadError(f"{self.info.name!r} ended before its first frame") from None
+        except BaseException:
+            self._disconnect()
+            raise
+        return itertools.chain([first], self._reader)
+
+    def _reconnect(self, reason: str, *, at_start: bool = False) -> Iterator[np.ndarray] | None:
+        """Re-open with backoff; return a reader, ``None`` if closed or cancelled, or raise."""
         self._disconnect()
         name, total = self.info.name, self.reconnect_attempts
+        of = "" if total < 0 else f"/{total}"
         delay = self.reconnect_backoff
-        for attempt in range(1, total + 1):
+        attempts = itertools.count(1) if total < 0 else range(1, total + 1)
+        for attempt in attempts:
             logger.warning(
-                "%r: %s; reconnect attempt %d/%d in %.2f s", name, reason, attempt, total, delay
+                "%r: %s; %s attempt %d%s in %.2f s",
+                name,
+                reason,
+                "connect" if at_start else "reconnect",
+                attempt,
+                of,
+                delay,
             )
-            if self._stop.wait(delay) or self._closed:
+            if self._wait(delay):
                 return None
             try:
-                self._connect()
-                self._reader = self._read()
-                first = next(self._reader)
-            except StopIteration:
-                reason = "reconnected but the stream ended before a frame"
-                self._disconnect()
-            except _READ_ERRORS as exc:
-                reason = error_reason(exc)
-                self._disconnect()
+                reader = self._attempt()
+            except (SourceOpenError, *_READ_ERRORS) as exc:
+                reason = exc.args[0] if isinstance(exc, SourceOpenError) else error_reason(exc)
             else:
-                self.reconnects += 1
-                logger.info("%r: reconnected (attempt %d/%d)", name, attempt, total)
-                return itertools.chain([first], self._reader)
-            delay = min(delay * 2, MAX_BACKOFF_S)
+                if not at_start:
+                    self.reconnects += 1
+                logger.info(
+                    "%r: %sconnected (attempt %d%s)", name, "" if at_start else "re", attempt, of
+                )
+                return reader
+            delay = min(max(delay * 2, 0.1), MAX_BACKOFF_S)
+        if at_start:
+            raise SourceReadError(reason + (f"; gave up after {total} connect attempts" * total))
         raise SourceReadError(
             f"{name!r}: stream lost ({reason}); gave up after {total} reconnect attempts"
         )
+
+    def _wait(self, delay: float) -> bool:
+        """Sleep ``delay`` seconds; ``True`` at once when closed or cancelled."""
+        if self._cancel is None:
+            return self._stop.wait(delay) or self._closed
+        deadline = time.monotonic() + delay
+        while not (self._closed or self._cancel.is_set()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._stop.wait(min(left, 0.1)):
+                break
+        return True
 
     def _interrupt(self) -> None:
         self._stop.set()
@@ -174,9 +235,11 @@ class NetworkSource(LiveSource):
     url : str
         Stream URL (a password in it is masked in ``info.name`` and logs).
     reconnect_attempts : int
-        Re-open attempts per outage before giving up.
+        (Re-)open attempts per outage before giving up; ``-1``: forever.
     reconnect_backoff : float
         First wait in seconds; doubles per attempt, capped at 10 s.
+    cancel : threading.Event, optional
+        Set it (e.g. on Ctrl-C) to stop waiting for a stream that is down at start.
     timeout : float
         Seconds to wait for the connection or for data before failing.
 
@@ -199,6 +262,7 @@ class NetworkSource(LiveSource):
         reconnect_attempts: int = 5,
         reconnect_backoff: float = 0.5,
         timeout: float = 5.0,
+        cancel: threading.Event | None = None,
     ) -> None:
         scheme = urlsplit(url).scheme.lower()
         self.url = url
@@ -211,11 +275,16 @@ class NetworkSource(LiveSource):
                 f"{', '.join(s + '://' for s in STREAM_SCHEMES)}"
             )
         super().__init__(
-            _mask(url), reconnect_attempts=reconnect_attempts, reconnect_backoff=reconnect_backoff
+            _mask(url),
+            reconnect_attempts=reconnect_attempts,
+            reconnect_backoff=reconnect_backoff,
+            cancel=cancel,
         )
 
     def _connect(self) -> None:
-        options = {"rtsp_transport": "tcp"} if self.url.lower().startswith("rtsp") else {}
+        options = dict(_PROBE_OPTIONS)
+        if self.url.lower().startswith("rtsp"):
+            options["rtsp_transport"] = "tcp"
         try:
             container = av.open(self.url, options=options, timeout=(self.timeout, self.timeout))
         except _READ_ERRORS as exc:
@@ -259,7 +328,7 @@ class CameraSource(LiveSource):
         Device index (``0`` is the first camera).
     width, height, fps : optional
         Capture settings to request; the camera may choose others.
-    reconnect_attempts, reconnect_backoff
+    reconnect_attempts, reconnect_backoff, cancel
         As for :class:`NetworkSource`.
 
     Examples
@@ -277,6 +346,7 @@ class CameraSource(LiveSource):
         fps: float | None = None,
         reconnect_attempts: int = 5,
         reconnect_backoff: float = 0.5,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.index = index
         self._request = {
@@ -289,6 +359,7 @@ class CameraSource(LiveSource):
             f"camera {index}",
             reconnect_attempts=reconnect_attempts,
             reconnect_backoff=reconnect_backoff,
+            cancel=cancel,
         )
 
     def _connect(self) -> None:
