@@ -10,6 +10,7 @@ the statistics, so segmentation keeps the segmenting thread to itself.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import threading
@@ -151,7 +152,9 @@ def analyze(
     detector: EventSink | None = None
     try:
         layout = ZoneLayout.build(acfg, info.width, info.height)
-        segmenter = Segmenter.from_config(cfg.engine)
+        # No encoder competes for the second core here: the labelling pass takes it.
+        engine = dataclasses.replace(cfg.engine, label_threads=max(2, cfg.engine.label_threads))
+        segmenter = Segmenter.from_config(engine)
         segmenter.set_mask(layout.ignore)
         if events is not None:
             # First: it sets result.extras["lighting"], which the stats sink writes.
@@ -201,6 +204,7 @@ def analyze(
         ok = True
     finally:
         bar.close()
+        segmenter.close()  # its labelling threads
         # The maps go next to the stats file as it was left (final or partial
         # name), also after an error: what was gathered is kept.
         written = _written(stats_sink)
