@@ -107,11 +107,17 @@ class LiveSource(SourceBase):
             name=name,
         )
 
+    #: Whether a source that is down at start is retried like an outage (a network
+    #: camera booting); a local camera that is not there at start is not coming.
+    retry_at_start = True
+
     def _open_first(self) -> Iterator[np.ndarray] | None:
         """Connect and read the first frame, retrying like a reconnect (a camera booting)."""
         try:
             return self._attempt()
         except SourceOpenError as exc:
+            if not self.retry_at_start:
+                raise
             reason = str(exc)
         except _READ_ERRORS as exc:
             reason = f"cannot read from {self.info.name!r}: {error_reason(exc)}"
@@ -336,6 +342,8 @@ class CameraSource(LiveSource):
     >>> with CameraSource(0, width=1280, height=720) as cam:  # doctest: +SKIP
     ...     frame = next(iter(cam))
     """
+
+    retry_at_start = False  # no device at start: say so at once (an unplugged one is retried)
 
     def __init__(
         self,
