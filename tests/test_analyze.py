@@ -294,7 +294,8 @@ def test_a_live_network_stream_is_analysed(tmp_path: Path) -> None:
         server.wait()
     assert code == 0
     records = [json.loads(line) for line in stats.read_text().splitlines()]
-    # a live source keeps only the newest frame: a slow machine drops some of the 8 read
-    assert 1 <= len(records) <= 8 and records[-1]["frame"] == 7
+    # --max-frames counts frames written; a live source keeps only the newest frame, so a
+    # slow machine drops some of those read in between (their indices are skipped)
+    assert len(records) == 8 and records[-1]["frame"] >= 7
     assert all(list(r["zones"]) == ["door", "lane"] for r in records)
     assert (tmp_path / "live.maps.npz").is_file()

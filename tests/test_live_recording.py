@@ -123,7 +123,7 @@ def test_no_frame_dropped_at_start_and_max_frames_counts_frames_written(tmp_path
     finally:
         _stop(proc, server)
     text = log.read_text()
-    assert re.search(r"15 frames written of 15 read .* 0 dropped", text), text
+    assert re.search(r"15 frames written in .* none dropped", text), text
     assert _decoded(tmp_path / "o.mp4") == 15
 
 
@@ -200,7 +200,11 @@ def test_segmented_recording_files_all_play_and_add_up(tmp_path: Path) -> None:
     out, stats = tmp_path / "cam.mp4", tmp_path / "s.csv"
     args = ["convert", str(media(TRAFFIC)), str(out), "--stats", str(stats), "--k", "3"]
     assert main([*args, "--segment-time", "3s", "--max-frames", "170", "--no-progress"]) == 0
-    files = sorted(tmp_path.glob("cam-*.mp4"))
+    def order(f: Path) -> tuple[str, int]:  # a file converts fast: two may share a second
+        stamp, _, n = f.stem.removeprefix("cam-").partition("-")
+        return stamp, int(n or 1)
+
+    files = sorted(tmp_path.glob("cam-*.mp4"), key=order)
     assert len(files) == 3 and all(
         re.fullmatch(r"cam-\d{8}T\d{6}Z(-\d+)?\.mp4", f.name) for f in files
     )
@@ -232,6 +236,6 @@ def test_truncated_input_is_finalised_with_one_warning_and_exit_1(
     assert main(["convert", str(cut), str(out), "--k", "3", "--no-progress"]) == 1
     err = capsys.readouterr().err
     warning = f"read {read} of {claimed} frames the header claims; the input is truncated"
-    lines = [line for line in err.splitlines() if "WARNING" in line or "error" in line]
+    lines = [line for line in err.splitlines() if "warning" in line.lower() or "error" in line]
     assert len(lines) == 1 and warning in lines[0], err
     assert _decoded(out) == read
