@@ -36,6 +36,7 @@ from .errors import SourceOpenError, SourceReadError, VidsegError
 from .exitcodes import EXIT_CODES_HELP, ExitCode
 
 if TYPE_CHECKING:
+    from .io.display import Screen
     from .summary import RunSummary
 
 __all__ = ["build_parser", "main"]
@@ -246,12 +247,9 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _run_serve(args: argparse.Namespace, cfg: Config) -> int:
-    import cv2
-
     from .apps.serve import serve
 
-    cv2.setNumThreads(1)  # the runner's and the server's threads share the cores
-    _quiet_opencv(cv2, args.verbose)
+    _opencv_for_run(args.verbose)
     stop = threading.Event()
     received: list[int] = []
     with _signals_stop(stop, received):
@@ -354,12 +352,9 @@ def _run_preview(args: argparse.Namespace, cfg: Config) -> int:
     from .io.display import check_display
 
     screen = check_display()  # before any window: without X the first imshow aborts
-    import cv2
-
     from .apps.preview import preview
 
-    cv2.setNumThreads(1)
-    _quiet_opencv(cv2, args.verbose)
+    _opencv_for_run(args.verbose)
     stop = threading.Event()
     received: list[int] = []
     with _signals_stop(stop, received):
@@ -409,17 +404,10 @@ def _add_analyze(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
 
 
 def _run_analyze(args: argparse.Namespace, cfg: Config) -> int:
-    import cv2
-
     from .apps.analyze import analyze
 
-    cv2.setNumThreads(1)  # the runner's threads already keep both cores busy
-    _quiet_opencv(cv2, args.verbose)
-    window = None
-    if args.preview:
-        from .io.display import check_display
-
-        window = check_display()  # before any window: without X the first imshow aborts
+    _opencv_for_run(args.verbose)
+    window = _window_if_asked(args)
     stop = threading.Event()
     received: list[int] = []
     with _signals_stop(stop, received):
@@ -533,19 +521,34 @@ def _quiet_opencv(cv2: Any, verbose: int) -> None:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
-def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
-    # Imported here so `vidseg --help` and `vidseg config` start fast.
+def _opencv_for_run(verbose: int) -> None:
+    """OpenCV as every run command wants it: one thread, its own warnings silenced.
+
+    The runner's threads already keep both cores busy; OpenCV is imported here,
+    not at module level, so ``--help`` stays fast.
+    """
     import cv2
 
+    cv2.setNumThreads(1)
+    _quiet_opencv(cv2, verbose)
+
+
+def _window_if_asked(args: argparse.Namespace) -> Screen | None:
+    """The screen for ``--preview``, checked before any window (without X the first
+    ``imshow`` aborts the process); None without ``--preview``."""
+    if not getattr(args, "preview", False):
+        return None
+    from .io.display import check_display
+
+    return check_display()
+
+
+def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
+    # Imported here so `vidseg --help` and `vidseg config` start fast.
     from .apps.convert import convert
 
-    cv2.setNumThreads(1)  # the runner's threads already keep both cores busy
-    _quiet_opencv(cv2, args.verbose)
-    window = None
-    if getattr(args, "preview", False):
-        from .io.display import check_display
-
-        window = check_display()  # before any window: without X the first imshow aborts
+    _opencv_for_run(args.verbose)
+    window = _window_if_asked(args)
     stop = threading.Event()
     received: list[int] = []
     try:

@@ -41,7 +41,7 @@ def parse_serve_address(text: str) -> tuple[str, int]:
     """
     m = re.fullmatch(r"(?:\[(?P<v6>[^\]]+)\]:|(?P<host>[^:\[\]]+):)?(?P<port>[0-9]{1,5})", text)
     if m is None:
-        raise ConfigError(f"--serve takes [HOST:]PORT such as 8080 or 0.0.0.0:8080; got {text!r}")
+        raise ConfigError(f"--serve takes [HOST:]PORT such as 8080 or 127.0.0.1:8080; got {text!r}")
     port = int(m["port"])
     if port > 65535:
         raise ConfigError(f"port must be 0..65535; got {port}")
