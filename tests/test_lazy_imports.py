@@ -10,13 +10,16 @@ import numpy as np
 from vidseg import Segmenter
 
 
-def test_importing_the_engine_and_the_runner_loads_no_scikit_learn() -> None:
-    code = (
-        "import sys, vidseg.engine, vidseg.pipeline, vidseg.apps.convert\n"
-        "print(sorted(m for m in ('sklearn', 'scipy.optimize') if m in sys.modules))"
-    )
+def _loaded(imports: str, modules: tuple[str, ...]) -> str:
+    """Which of ``modules`` a fresh interpreter has loaded after ``import imports``."""
+    code = f"import sys, {imports}\nprint(sorted(m for m in {modules!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    return out.stdout.strip()
+
+
+def test_importing_the_engine_and_the_runner_loads_no_scikit_learn() -> None:
+    imports = "vidseg.engine, vidseg.pipeline, vidseg.apps.convert"
+    assert _loaded(imports, ("sklearn", "scipy.optimize")) == "[]"
 
 
 def test_the_thread_limit_covers_the_lazily_loaded_pools(china: np.ndarray) -> None:
@@ -26,3 +29,8 @@ def test_the_thread_limit_covers_the_lazily_loaded_pools(china: np.ndarray) -> N
     seg.segment(china)
     apis = {lib["internal_api"] for lib in seg._threads.info()}
     assert "openmp" in apis and "openblas" in apis
+
+
+def test_the_cli_and_the_dist_package_load_no_dask() -> None:
+    imports = "vidseg.cli, vidseg.dist.cluster, vidseg.dist.threads"
+    assert _loaded(imports, ("dask", "distributed")) == "[]"

@@ -185,6 +185,9 @@ class OutputConfig:
     overlay_alpha: float = _opt(
         0.5, "weight of the cluster colours in the overlay view", lo=0.0, hi=1.0
     )
+    encoder_threads: int = _opt(
+        0, "video encoder threads (0: the encoder's own choice, about 1.5 per core)", lo=0, hi=256
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,6 +225,9 @@ class RunConfig:
         "latency",
         "live sources: latency (one frame in flight) or throughput (segment while encoding)",
         choices=PACINGS,
+    )
+    decoder_threads: int = _opt(
+        0, "video file decoder threads (0: FFmpeg's own choice, one per core)", lo=0, hi=256
     )
 
 

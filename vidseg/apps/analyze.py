@@ -143,6 +143,7 @@ def analyze(
             reconnect_attempts=cfg.run.reconnect_attempts,
             reconnect_backoff=cfg.run.reconnect_backoff,
             audio=False,
+            decoder_threads=cfg.run.decoder_threads,
         )
     except BaseException:
         if web is not None:

@@ -149,6 +149,7 @@ def convert(
         "cabac": out.cabac,
         "overwrite": overwrite,
         "keep_audio": out.keep_audio,
+        "threads": out.encoder_threads,
     }
     sinks: list[Sink] = [
         VideoFileSink(output, **video_options)  # type: ignore[arg-type]
@@ -185,6 +186,7 @@ def convert(
             reconnect_backoff=cfg.run.reconnect_backoff,
             audio=out.keep_audio,
             cancel=stop,
+            decoder_threads=cfg.run.decoder_threads,
         )
     except BaseException:
         if web is not None:

@@ -105,6 +105,9 @@ class VideoFileSink(PartialFileSink):
         Replace an existing output file.
     keep_audio : bool
         Copy the input's audio.
+    threads : int
+        Encoder threads (0: the encoder's own choice).  x264's output bytes
+        depend on it; its decoded frames barely do.
 
     Raises
     ------
@@ -137,8 +140,10 @@ class VideoFileSink(PartialFileSink):
         cabac: bool = True,
         overwrite: bool = False,
         keep_audio: bool = True,
+        threads: int = 0,
     ) -> None:
         self.path = Path(path)
+        self.threads = threads
         self._target = self.path
         codec = choose_codec(codec, self.path)
         check_crf(codec, crf)
@@ -380,6 +385,8 @@ class VideoFileSink(PartialFileSink):
             ),
         )
         ctx = stream.codec_context
+        if self.threads:
+            ctx.thread_count = self.threads
         stream.width, stream.height = width, height
         stream.pix_fmt = pix_fmt(self.codec)
         ctx.time_base = time_base

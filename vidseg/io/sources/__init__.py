@@ -52,6 +52,7 @@ def open_source(
     fps: float = 25.0,
     audio: bool = True,
     cancel: threading.Event | None = None,
+    decoder_threads: int = 0,
 ) -> FrameSource:
     """Open the source a command-line input string names.
 
@@ -78,6 +79,8 @@ def open_source(
         Frame rate of image sequences (files and streams carry their own).
     audio : bool
         Pass a video file's audio packets through.
+    decoder_threads : int
+        A video file's decoder threads (0: FFmpeg's own choice).
 
     Raises
     ------
@@ -101,7 +104,7 @@ def open_source(
             cancel=cancel,
         )
     if is_stdin(spec):
-        return VideoFileSource(spec, audio=audio)
+        return VideoFileSource(spec, audio=audio, threads=decoder_threads)
     if Path(spec).is_dir() or any(c in spec for c in "*?["):
         return ImageSequenceSource(spec, fps=fps)
-    return VideoFileSource(spec, audio=audio)
+    return VideoFileSource(spec, audio=audio, threads=decoder_threads)

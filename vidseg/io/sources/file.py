@@ -110,6 +110,8 @@ class VideoFileSource(SourceBase):
         The video file, or ``"-"`` / ``"pipe:"`` for standard input.
     audio : bool
         Pass the audio packets through.
+    threads : int
+        Decoder threads (0: FFmpeg's own choice, one per core).
 
     Raises
     ------
@@ -123,8 +125,9 @@ class VideoFileSource(SourceBase):
     ...         print(frame.index, frame.time_s, frame.image.shape)
     """
 
-    def __init__(self, path: str | Path, *, audio: bool = True) -> None:
+    def __init__(self, path: str | Path, *, audio: bool = True, threads: int = 0) -> None:
         super().__init__()
+        self._threads = threads
         stdin = is_stdin(str(path))
         self.path = Path(path)
         name = "stdin" if stdin else str(self.path)
@@ -154,6 +157,8 @@ class VideoFileSource(SourceBase):
             )
         video = self._video = self._container.streams.video[0]
         video.thread_type = "AUTO"
+        if self._threads:  # a batch task's budget; 0 keeps FFmpeg's one per core
+            video.codec_context.thread_count = self._threads
         audio_streams = self._container.streams.audio
         self._audio_stream = audio_streams[0] if audio and audio_streams else None
         self._audio_template = _detached(self._audio_stream) if self._audio_stream else None
