@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import Config, field_specs, load_config, render_defaults
-from .errors import SourceOpenError, SourceReadError, VidsegError
+from .errors import ConfigError, SourceOpenError, SourceReadError, VidsegError
 from .exitcodes import EXIT_CODES_HELP, ExitCode
 
 if TYPE_CHECKING:
@@ -178,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(convert)
     _add_serve_flags(convert)
     _add_window_flags(convert, watch=True)
+    _add_chunk_flags(convert)
 
     demo = sub.add_parser(
         "demo",
@@ -202,6 +203,73 @@ def build_parser() -> argparse.ArgumentParser:
     _add_preview(sub, common)
     _add_analyze(sub, common)
     return parser
+
+
+def _add_chunk_flags(p: argparse.ArgumentParser) -> None:
+    """``--chunks N`` with ``--scheduler`` / ``--workers``: one long video across Dask workers."""
+    group = p.add_argument_group("chunks (one long video across Dask workers)")
+    group.add_argument(
+        "--chunks",
+        type=int,
+        metavar="N",
+        help="split a video file at keyframes into N time chunks, segment them in "
+        "parallel from one shared palette and join them into OUTPUT",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --chunks: an existing Dask scheduler (tcp://host:8786); default: a "
+        "local cluster on 127.0.0.1",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="with --chunks: worker processes of the local cluster (default: one per core)",
+    )
+
+
+def _convert_chunked(args: argparse.Namespace, cfg: Config) -> int:
+    # Imported here so `vidseg --help` loads neither Dask nor the engine.
+    from .apps.chunked import convert_chunked
+    from .dist.cluster import ClusterConfig
+
+    cluster = ClusterConfig(scheduler=args.scheduler, workers=args.workers)
+    _opencv_for_run(args.verbose)
+    stop = threading.Event()
+    received: list[int] = []
+    with _signals_stop(stop, received):
+        summary = convert_chunked(
+            args.input,
+            args.output,
+            cfg,
+            chunks=args.chunks,
+            cluster=cluster,
+            stats=args.stats,
+            overwrite=args.overwrite,
+            palette=args.palette,
+            stop=stop,
+            **{
+                "--labels": args.labels,
+                "--save-palette": args.save_palette,
+                "--serve": args.serve,
+                "--preview": args.preview,
+            },
+        )
+    if received:
+        log.warning(
+            "stopped by %s; nothing written under the output's name",
+            signal.Signals(received[0]).name,
+        )
+        return 128 + received[0]
+    log.info(
+        "converted %d frames in %d chunks on %d workers in %.1f s",
+        summary.frames,
+        summary.chunks,
+        summary.workers,
+        summary.seconds,
+    )
+    return 0
 
 
 def _add_serve_flags(p: argparse.ArgumentParser) -> None:
@@ -544,6 +612,10 @@ def _window_if_asked(args: argparse.Namespace) -> Screen | None:
 
 
 def _convert(args: argparse.Namespace, cfg: Config, source_spec: str) -> int:
+    if getattr(args, "chunks", None) is not None:
+        return _convert_chunked(args, cfg)
+    if getattr(args, "scheduler", None) is not None or getattr(args, "workers", None) is not None:
+        raise ConfigError("--scheduler and --workers work with --chunks N; add --chunks")
     # Imported here so `vidseg --help` and `vidseg config` start fast.
     from .apps.convert import convert
 

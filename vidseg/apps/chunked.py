@@ -1,0 +1,373 @@
+"""``vidseg convert BIG.mp4 OUT.mp4 --chunks N``: one long video across Dask workers.
+
+1. Check everything before work: the input is a seekable video file, the
+   outputs can be written, the options combine.
+2. Index the input's keyframes (:func:`~vidseg.dist.chunks.scan_video`) and
+   plan the chunks (:func:`~vidseg.dist.chunks.plan_chunks`).
+3. Learn one starting palette from frames sampled across the whole video (or
+   take ``--palette``), so every chunk starts from the same centres and a
+   cluster id means the same colour in every chunk.
+4. Segment the chunks in parallel (:func:`~vidseg.dist.chunk_task.segment_chunk`,
+   one Dask task each) into a work directory next to the output,
+   ``<stem>.partial.chunks``.
+5. Join them by stream copy, with the input's audio, and join the statistics
+   (:mod:`vidseg.dist.join`); both are renamed into place when complete.
+
+The work directory is removed on success.  A failure or Ctrl-C leaves it (the
+chunk files are under their partial names while being written) and never the
+outputs' real names; the next run replaces it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import Config
+from ..errors import ConfigError, VidsegError
+from ..io._partial import check_output_file
+
+if TYPE_CHECKING:
+    from ..dist.chunk_task import ChunkOutput
+    from ..dist.chunks import Chunk, VideoIndex
+    from ..dist.cluster import ClusterConfig
+    from ..engine.palette_file import Palette
+
+__all__ = ["ChunkedSummary", "check_chunkable", "convert_chunked", "shared_palette"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds each chunk after the first starts early, so its warm start settles
+#: on the frames before its boundary (their results are discarded).
+OVERLAP_S = 2.0
+#: Frames the shared palette is learnt from, spread over the whole video.
+PALETTE_SAMPLES = 16
+_SAMPLE_WIDTH = 320  # sampled frames are shrunk to this width for the palette fit
+_POLL_S = 0.25  # how often the wait for the chunks looks at the stop event
+
+
+class ChunksStopped(VidsegError):
+    """The chunked conversion was stopped (Ctrl-C); the work directory is kept."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChunkedSummary:
+    """What a chunked conversion did."""
+
+    frames: int
+    chunks: int
+    workers: int
+    seconds: float
+    stopped: bool = False
+
+
+def check_chunkable(spec: str) -> Path:
+    """The input as a path, when it is something ``--chunks`` can split (a video file).
+
+    Raises
+    ------
+    ConfigError
+        Standard input, a camera, a stream, an image sequence or the demo.
+    """
+    import re
+    from urllib.parse import urlsplit
+
+    from ..io.sources.file import is_stdin
+    from ..io.sources.live import STREAM_SCHEMES
+
+    kind = None
+    if is_stdin(spec):
+        kind = "standard input"
+    elif spec == "demo":
+        kind = "the demo clip"
+    elif re.fullmatch(r"[0-9]+", spec.strip()):
+        kind = "a camera"
+    elif "://" in spec and urlsplit(spec).scheme.lower() in STREAM_SCHEMES:
+        kind = "a live stream"
+    elif Path(spec).is_dir() or any(c in spec for c in "*?["):
+        kind = "an image sequence"
+    if kind is not None:
+        raise ConfigError(
+            f"--chunks needs a video file to seek in, and {spec!r} is {kind}; "
+            "convert it without --chunks"
+        )
+    return Path(spec)
+
+
+def _check_options(cfg: Config, **given: object) -> None:
+    """Options that do not combine with ``--chunks`` (one line, before any work)."""
+    run = cfg.run
+    given = {
+        **given,
+        "--max-frames": run.max_frames,
+        "--duration": run.duration,
+        "--segment-time": run.segment_time,
+    }
+    bad = [name for name, value in given.items() if value not in (None, False)]
+    if bad:
+        raise ConfigError(
+            f"{', '.join(bad)} cannot be combined with --chunks; leave "
+            f"{'it' if len(bad) == 1 else 'them'} out or convert without --chunks"
+        )
+
+
+def shared_palette(path: Path, index: VideoIndex, cfg: Config) -> Palette:
+    """One palette from frames spread over the whole video: the chunks' common start.
+
+    Up to :data:`PALETTE_SAMPLES` frames (keyframes when there are enough:
+    decoding them costs one frame each), shrunk and stacked into one image,
+    segmented once by a fresh segmenter with the run's engine settings.
+    """
+    import bisect
+
+    import cv2
+    import numpy as np
+
+    from ..engine import Segmenter
+    from ..io.sources.span import SpanSource
+
+    keys = index.keyframes
+    if len(keys) >= PALETTE_SAMPLES // 2:
+        picks = np.linspace(0, len(keys) - 1, min(PALETTE_SAMPLES, len(keys)))
+        wanted = sorted({keys[round(p)] for p in picks})
+    else:
+        wanted = sorted({round(f) for f in np.linspace(0, index.frames - 1, PALETTE_SAMPLES)})
+    images = []
+    for frame in wanted:
+        k = bisect.bisect_right(keys, frame) - 1
+        pts_range = None
+        if index.pts is not None:
+            pts_range = (
+                index.pts[frame],
+                index.pts[frame + 1] if frame + 1 < index.frames else None,
+            )
+        source = SpanSource(
+            path,
+            first=frame,
+            end=frame + 1,
+            key_index=keys[k],
+            key_ts=index.key_ts[k],
+            pts_range=pts_range,
+            threads=cfg.run.decoder_threads,
+        )
+        with source:
+            image = next(iter(source)).image
+        h, w = image.shape[:2]
+        scale = min(1.0, _SAMPLE_WIDTH / w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        images.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+    mosaic = np.concatenate(images, axis=0)
+    with Segmenter.from_config(cfg.engine) as segmenter:
+        segmenter.segment(mosaic)
+        palette = segmenter.palette_
+    assert palette is not None
+    log.info("learnt the shared palette from %d frames across the video", len(images))
+    return palette
+
+
+def convert_chunked(
+    source_spec: str,
+    output: Path,
+    cfg: Config,
+    *,
+    chunks: int,
+    cluster: ClusterConfig,
+    stats: Path | None = None,
+    overwrite: bool = False,
+    palette: Path | None = None,
+    stop: threading.Event | None = None,
+    overlap_s: float = OVERLAP_S,
+    **unsupported: object,
+) -> ChunkedSummary:
+    """Convert ``source_spec`` into ``output`` (and ``stats``) in ``chunks`` parallel chunks.
+
+    ``unsupported`` names options given on the command line that do not combine
+    with chunks (``--labels``, ``--serve`` ...), each with its value.
+
+    Raises
+    ------
+    ConfigError
+        ``chunks`` < 1, an input that cannot be split, options that do not combine.
+    VidsegError
+        Unreadable or corrupt input, unwritable output, a chunk that failed.
+    """
+    from ..dist.chunks import plan_chunks, scan_video
+    from ..engine.palette_file import Palette
+
+    began = time.monotonic()
+    if chunks < 1:
+        raise ConfigError(f"--chunks must be at least 1, got {chunks}")
+    path = check_chunkable(source_spec)
+    _check_options(cfg, **unsupported)
+    check_output_file(output, overwrite=overwrite)
+    from ..io.codecs import choose_codec
+
+    choose_codec(cfg.output.codec, output)  # an unknown container fails here, before work
+    if stats is not None:
+        from ..io.data_sinks import stats_sink
+
+        stats_sink(stats, overwrite=overwrite)  # checks the suffix and the location
+    start_palette = Palette.load(palette) if palette is not None else None
+    if start_palette is not None:
+        start_palette.check_fits(cfg.engine.n_clusters, cfg.engine.color_space, source=str(palette))
+
+    index = scan_video(path)
+    fps = _fps(path)
+    overlap = max(0, round(overlap_s * fps))
+    plan = plan_chunks(index, chunks, overlap=overlap)
+    log.info(
+        "%s: %d frames in %d chunk(s) (overlap %d frames): %s",
+        path,
+        index.frames,
+        len(plan),
+        overlap,
+        ", ".join(f"{c.start}-{c.end - 1}" for c in plan),
+    )
+    if start_palette is None:
+        start_palette = shared_palette(path, index, cfg)
+    workdir = output.with_name(f"{output.stem}.partial.chunks")
+    if workdir.exists():
+        log.warning("replacing the work directory an earlier run left: %s", workdir)
+        shutil.rmtree(workdir)
+    workdir.mkdir()
+    results = _run_chunks(path, plan, cfg, start_palette, workdir, output, stats, cluster, stop)
+    if results is None:
+        log.warning("stopped; the chunks done so far are kept in %s", workdir)
+        return ChunkedSummary(
+            frames=0, chunks=len(plan), workers=0, seconds=time.monotonic() - began, stopped=True
+        )
+    outputs, workers = results
+    frames = _join(outputs, path, output, stats, cfg, index)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return ChunkedSummary(
+        frames=frames, chunks=len(plan), workers=workers, seconds=time.monotonic() - began
+    )
+
+
+def _fps(path: Path) -> float:
+    import av
+
+    with av.open(str(path)) as container:
+        rate = container.streams.video[0].average_rate or container.streams.video[0].guessed_rate
+    return float(rate) if rate else 25.0
+
+
+def _run_chunks(
+    path: Path,
+    plan: list[Chunk],
+    cfg: Config,
+    palette: Palette,
+    workdir: Path,
+    output: Path,
+    stats: Path | None,
+    cluster: ClusterConfig,
+    stop: threading.Event | None,
+) -> tuple[list[ChunkOutput], int] | None:
+    """Run every chunk on the cluster: outputs in order, worker count (None: stopped)."""
+    from distributed import wait
+
+    from ..dist.chunk_task import ChunkJob, chunk_paths, segment_chunk
+    from ..dist.cluster import open_client
+
+    text = palette.to_json()
+    jobs = []
+    for chunk in plan:
+        video, chunk_stats = chunk_paths(
+            workdir.resolve(), chunk.number, output.suffix, None if stats is None else stats.suffix
+        )
+        jobs.append(
+            ChunkJob(
+                source=str(path.resolve()),
+                chunk=chunk,
+                video=video,
+                stats=chunk_stats,
+                palette=text,
+                cfg=cfg,
+            )
+        )
+    with open_client(cluster) as client:
+        budgets = _budgets(client)
+        workers = len(client.scheduler_info()["workers"])
+        futures = client.map(segment_chunk, jobs, budgets=budgets, pure=False)
+        pending = set(futures)
+        done: dict[int, ChunkOutput] = {}
+        try:
+            while pending:
+                if stop is not None and stop.is_set():
+                    client.cancel(list(pending))
+                    return None
+                try:
+                    finished, pending = wait(
+                        pending, timeout=_POLL_S, return_when="FIRST_COMPLETED"
+                    )
+                except TimeoutError:  # none finished yet: look at the stop event again
+                    continue
+                for future in finished:
+                    out = future.result()  # a chunk's error is raised here, as vidseg's own
+                    done[out.number] = out
+                    log.info(
+                        "chunk %d/%d done: %d frames in %.1f s (%d thread(s))",
+                        out.number + 1,
+                        len(plan),
+                        out.frames,
+                        out.seconds,
+                        out.threads,
+                    )
+        except BaseException:
+            client.cancel(list(pending))
+            raise
+    return [done[c.number] for c in plan], workers
+
+
+def _budgets(client: Any) -> dict[str, int]:
+    """Threads per task on each worker host: its cores over the tasks its workers run at once."""
+    from distributed.comm import get_address_host
+
+    from ..dist.cluster import usable_cores
+    from ..dist.threads import budget_for_host
+
+    cores: dict[str, int] = {}
+    for address, n in client.run(usable_cores).items():
+        cores[get_address_host(address)] = n
+    slots: dict[str, int] = {}
+    for address, info in client.scheduler_info()["workers"].items():
+        host = get_address_host(address)
+        slots[host] = slots.get(host, 0) + int(info.get("nthreads", 1))
+    return {host: budget_for_host(cores, slots, host) for host in cores}
+
+
+def _join(
+    outputs: list[ChunkOutput],
+    path: Path,
+    output: Path,
+    stats: Path | None,
+    cfg: Config,
+    index: VideoIndex,
+) -> int:
+    """Join the chunk videos (with the input's audio) and statistics; the frames written."""
+    from ..dist.join import join_stats, join_videos
+
+    total = sum(o.frames for o in outputs)
+    if total != index.frames:
+        raise VidsegError(
+            f"the chunks hold {total} frames, the input {index.frames}; nothing was written"
+        )
+    time_base = outputs[0].time_base
+    assert time_base is not None and all(o.first_pts is not None for o in outputs)
+    frames = join_videos(
+        [Path(o.video) for o in outputs],
+        output,
+        first_pts=[o.first_pts for o in outputs],  # type: ignore[misc]
+        time_base=time_base,
+        audio_from=path if cfg.output.keep_audio else None,
+    )
+    if stats is not None:
+        join_stats([Path(o.stats) for o in outputs if o.stats is not None], stats, frames=frames)
+        log.info("wrote the statistics of %d frames to %r", frames, str(stats))
+    log.info("wrote %d frames to %r", frames, str(output))
+    return frames
