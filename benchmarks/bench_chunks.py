@@ -39,6 +39,7 @@ from bench_whole import timed
 from vidseg.apps.chunked import OVERLAP_S, _fps, shared_palette
 from vidseg.config import Config
 from vidseg.dist.chunks import Chunk, plan_chunks, scan_video
+from vidseg.dist.join import match_ids
 from vidseg.dist.threads import budget_config
 from vidseg.engine import Segmenter
 from vidseg.io.sources.file import VideoFileSource
@@ -98,8 +99,12 @@ def unchunked_medians(path: Path, cfg: Config) -> tuple[float, float]:
 
 
 def chunked_boundaries(path: Path, plan: list[Chunk], cfg: Config, palette: object) -> list:
-    """Replay the chunks as the workers run them; (SLC, flicker) of each boundary pair."""
-    last, found = None, []
+    """Replay the chunks as the workers run them; (SLC, flicker) of each boundary pair.
+
+    Labels are compared under the output's ids: each chunk's ids renumbered as
+    the join renumbers its statistics (colours matched across the boundary).
+    """
+    last, last_colors, ids, found = None, None, None, []
     for chunk in plan:
         with Segmenter.from_config(cfg.engine) as seg:
             seg.set_palette(palette)  # type: ignore[arg-type]
@@ -114,10 +119,20 @@ def chunked_boundaries(path: Path, plan: list[Chunk], cfg: Config, palette: obje
             with span:
                 for frame in span:
                     res = seg.segment(frame.image)
-                    if frame.index == chunk.start and last is not None:
-                        found.append(PairMeter.pair(last, _state(frame.image, res)))
+                    if frame.index == chunk.start:
+                        if last_colors is None:
+                            ids = np.arange(len(res.palette))
+                        else:
+                            ids = np.array(match_ids(last_colors, res.palette.tolist()))
+                        if last is not None:
+                            cur = (frame.image, ids[res.labels], res.recolor())
+                            found.append(PairMeter.pair(last, cur))
                     if frame.index == chunk.end - 1:
-                        last = _state(frame.image, res)
+                        assert ids is not None
+                        last = (frame.image, ids[res.labels], res.recolor())
+                        last_colors = np.empty_like(res.palette, dtype=np.float64)
+                        last_colors[ids] = res.palette
+                        last_colors = last_colors.tolist()
     return found
 
 

@@ -20,6 +20,7 @@ outputs' real names; the next run replaces it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 import threading
@@ -38,7 +39,13 @@ if TYPE_CHECKING:
     from ..dist.cluster import ClusterConfig
     from ..engine.palette_file import Palette
 
-__all__ = ["ChunkedSummary", "check_chunkable", "convert_chunked", "shared_palette"]
+__all__ = [
+    "ChunkedSummary",
+    "boundary_ids",
+    "check_chunkable",
+    "convert_chunked",
+    "shared_palette",
+]
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +348,24 @@ def _budgets(client: Any) -> dict[str, int]:
     return {host: budget_for_host(cores, slots, host) for host in cores}
 
 
+def boundary_ids(outputs: list[ChunkOutput]) -> list[list[int]]:
+    """Each chunk's ids renumbered so an id keeps its colour across every boundary.
+
+    Chunk 0 keeps its ids; each later chunk's first-frame colours are matched to
+    the previous chunk's last-frame colours under their output ids.
+    """
+    from ..dist.join import match_ids
+
+    k = len(outputs[0].first_colors)
+    ids = [list(range(k))]
+    for prev, cur in itertools.pairwise(outputs):
+        last = [[0.0, 0.0, 0.0]] * k
+        for own, out_id in enumerate(ids[-1]):
+            last[out_id] = list(prev.last_colors[own])
+        ids.append(match_ids(last, cur.first_colors))
+    return ids
+
+
 def _join(
     outputs: list[ChunkOutput],
     path: Path,
@@ -367,7 +392,12 @@ def _join(
         audio_from=path if cfg.output.keep_audio else None,
     )
     if stats is not None:
-        join_stats([Path(o.stats) for o in outputs if o.stats is not None], stats, frames=frames)
+        join_stats(
+            [Path(o.stats) for o in outputs if o.stats is not None],
+            stats,
+            frames=frames,
+            ids=boundary_ids(outputs),
+        )
         log.info("wrote the statistics of %d frames to %r", frames, str(stats))
     log.info("wrote %d frames to %r", frames, str(output))
     return frames

@@ -64,6 +64,8 @@ class ChunkOutput:
     frames: int
     first_pts: int | None
     time_base: Fraction | None
+    first_colors: tuple[tuple[float, ...], ...]
+    last_colors: tuple[tuple[float, ...], ...]
     seconds: float
     threads: int
 
@@ -74,14 +76,20 @@ class _FromFrame:
     def __init__(self, sink: Any, start: int) -> None:
         self.sink, self.start = sink, start
         self.first_pts: int | None = None
+        # The cluster colours (BGR) of the first and last frame written: the join
+        # matches ids across a boundary by them.
+        self.first_colors: tuple[tuple[float, ...], ...] = ()
+        self.last_colors: tuple[tuple[float, ...], ...] = ()
 
     def open(self, info: object) -> None:
         self.sink.open(info)
 
     def write(self, result: Any) -> None:
         if result.frame.index >= self.start:
+            colors = tuple(map(tuple, result.stats.colors_bgr.tolist()))
             if self.first_pts is None:
-                self.first_pts = result.frame.pts
+                self.first_pts, self.first_colors = result.frame.pts, colors
+            self.last_colors = colors
             self.sink.write(result)
 
     def close(self) -> None:
@@ -164,6 +172,8 @@ def segment_chunk(job: ChunkJob, budgets: Mapping[str, int]) -> ChunkOutput:
         stats=job.stats,
         frames=summary.frames_out - (chunk.start - chunk.lead),
         first_pts=wrapped[0].first_pts,
+        first_colors=wrapped[0].first_colors,
+        last_colors=wrapped[0].last_colors,
         time_base=time_base,
         seconds=time.monotonic() - began,
         threads=threads,

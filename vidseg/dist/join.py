@@ -27,7 +27,7 @@ from ..io.audio import AudioPassThrough
 from ..io.codecs import CONTAINERS
 from ..io.encoders import supported_codecs
 
-__all__ = ["join_stats", "join_videos"]
+__all__ = ["join_stats", "join_videos", "match_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +150,41 @@ def _audio_packets(container: Any, stream: Any) -> Iterator[tuple[float, str, An
         yield float(packet.dts * tb), "a", packet
 
 
-def join_stats(parts: Sequence[Path], output: Path, *, frames: int) -> None:
+def match_ids(previous: Sequence[Sequence[float]], current: Sequence[Sequence[float]]) -> list[int]:
+    """Output id for each of a chunk's cluster ids: its colour matched to the previous chunk's.
+
+    ``previous`` holds the colours (BGR) of the previous chunk's last frame by
+    output id, ``current`` those of this chunk's first frame by its own id; the
+    pairing minimises the summed squared colour distance (Hungarian).
+
+    >>> match_ids([[0, 0, 0], [255, 255, 255]], [[250, 250, 250], [5, 5, 5]])
+    [1, 0]
+    """
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    prev = np.asarray(previous, np.float64)
+    cur = np.asarray(current, np.float64)
+    cost = ((cur[:, None, :] - prev[None, :, :]) ** 2).sum(axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    ids = [0] * len(cur)
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        ids[r] = c
+    return ids
+
+
+def join_stats(
+    parts: Sequence[Path],
+    output: Path,
+    *,
+    frames: int,
+    ids: Sequence[Sequence[int] | None] | None = None,
+) -> None:
     """Concatenate the chunks' statistics (.csv or .ndjson) into ``output``.
 
-    Checks that frames ``0 .. frames - 1`` each appear exactly once, in order.
+    ``ids[n]`` renumbers part ``n``'s clusters (its id ``j`` becomes ``ids[n][j]``;
+    None keeps them), so an id means the same colour across the chunks.  Checks
+    that frames ``0 .. frames - 1`` each appear exactly once, in order.
 
     Raises
     ------
@@ -167,22 +198,22 @@ def join_stats(parts: Sequence[Path], output: Path, *, frames: int) -> None:
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as out:
             for n, part in enumerate(parts):
+                renumber = None if ids is None else ids[n]
                 with open(part, encoding="utf-8", newline="") as f:
                     if csv:
                         header = f.readline()
                         if n == 0:
                             out.write(header)
-                    last = None
-                    for line in f:
-                        frame = int(line.split(",", 1)[0]) if csv else json.loads(line)["frame"]
-                        if frame != last:
-                            if frame != expected:
-                                raise SinkError(
-                                    f"statistics of chunk {str(part)!r} have frame {frame} where "
-                                    f"frame {expected} belongs; nothing was written"
-                                )
-                            expected, last = expected + 1, frame
-                        out.write(line)
+                    for frame, lines in _frames(f, csv):
+                        if frame != expected:
+                            raise SinkError(
+                                f"statistics of chunk {str(part)!r} have frame {frame} where "
+                                f"frame {expected} belongs; nothing was written"
+                            )
+                        expected += 1
+                        if renumber is not None:
+                            lines = _renumber(lines, renumber, csv)
+                        out.writelines(lines)
         if expected != frames:
             raise SinkError(
                 f"the chunks' statistics hold {expected} frames, the video {frames}; "
@@ -196,3 +227,37 @@ def join_stats(parts: Sequence[Path], output: Path, *, frames: int) -> None:
                 f"joining statistics into {str(output)!r} failed: {reason(exc)}"
             ) from exc
         raise
+
+
+def _frames(lines: Iterator[str], csv: bool) -> Iterator[tuple[int, list[str]]]:
+    """A statistics file's records grouped by frame: (frame, its lines)."""
+    current: int | None = None
+    group: list[str] = []
+    for line in lines:
+        frame = int(line.split(",", 1)[0]) if csv else int(json.loads(line)["frame"])
+        if frame != current and group:
+            assert current is not None
+            yield current, group
+            group = []
+        current = frame
+        group.append(line)
+    if group:
+        assert current is not None
+        yield current, group
+
+
+def _renumber(lines: list[str], ids: Sequence[int], csv: bool) -> list[str]:
+    """One frame's records with cluster ``j`` renamed ``ids[j]``, in the new id order."""
+    if csv:
+        rows = [line.split(",") for line in lines]
+        for row in rows:
+            row[2] = str(ids[int(row[2])])  # frame, time_s, cluster, ...
+        return [",".join(row) for row in sorted(rows, key=lambda row: int(row[2]))]
+    out = []
+    for line in lines:
+        record = json.loads(line)
+        for cluster in record["clusters"]:
+            cluster["cluster"] = ids[cluster["cluster"]]
+        record["clusters"].sort(key=lambda c: c["cluster"])
+        out.append(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
+    return out
