@@ -15,7 +15,7 @@ from vidseg.apps.chunked import check_chunkable, shared_palette
 from vidseg.config import Config
 from vidseg.dist.chunk_task import ChunkJob, chunk_paths, segment_chunk
 from vidseg.dist.chunks import VideoIndex, plan_chunks, scan_video
-from vidseg.dist.join import join_stats, join_videos
+from vidseg.dist.join import join_stats, join_videos, match_ids
 from vidseg.errors import ConfigError, SinkError, SourceReadError
 from vidseg.io.sources.file import VideoFileSource
 from vidseg.io.sources.span import SpanSource
@@ -161,3 +161,30 @@ def test_joined_statistics_must_hold_every_frame_once(tmp_path: Path) -> None:
     parts[1].write_text("".join(json.dumps({"frame": i}) + "\n" for i in range(3, 5)))
     join_stats(parts, out, frames=5)
     assert [json.loads(x)["frame"] for x in out.read_text().splitlines()] == list(range(5))
+
+
+def _csv_rows(frame: int, colours: list[str]) -> str:
+    return "".join(
+        f"{frame},{frame / 10},{j},{10 * (j + 1)},0.5,{hexa},0,0,0,0.5,0.5,False\n"
+        for j, hexa in enumerate(colours)
+    )
+
+
+def test_joined_ids_keep_their_colour_across_a_boundary(tmp_path: Path) -> None:
+    from vidseg.stats import ROW_FIELDS
+
+    header = ",".join(ROW_FIELDS) + "\n"
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(header + _csv_rows(0, ["#000000", "#FFFFFF"]))
+    b.write_text(header + _csv_rows(1, ["#FAFAFA", "#050505"]))  # the same clusters, swapped
+    ids = [list(range(2)), match_ids([[0, 0, 0], [255, 255, 255]], [[250] * 3, [5] * 3])]
+    assert ids[1] == [1, 0]
+    out = tmp_path / "s.csv"
+    join_stats([a, b], out, frames=2, ids=ids)
+    rows = [r.split(",") for r in out.read_text().splitlines()[1:]]
+    assert [(r[0], r[2], r[5]) for r in rows] == [
+        ("0", "0", "#000000"),
+        ("0", "1", "#FFFFFF"),
+        ("1", "0", "#050505"),
+        ("1", "1", "#FAFAFA"),
+    ]
