@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -115,7 +116,7 @@ def _run_in_process(path: Path, tmp_path: Path, n: int, stats: str = ".csv") -> 
     """Plan, palette and every chunk task in this process (what the workers run)."""
     cfg = Config()
     index = scan_video(path)
-    plan = plan_chunks(index, n, overlap=5)
+    plan = plan_chunks(index, n, overlap=5, window=5)
     palette = shared_palette(path, index, cfg).to_json()
     outs = []
     for chunk in plan:
@@ -130,7 +131,9 @@ def _run_in_process(path: Path, tmp_path: Path, n: int, stats: str = ".csv") -> 
 def test_chunks_join_into_every_frame_once_with_the_input_times_and_audio(tmp_path: Path) -> None:
     path = media(DASHCAM)  # audio is stream 0, keyframes every 30 frames
     outs, index = _run_in_process(path, tmp_path, 3)
-    assert [o.frames for o in outs] == [c.end - c.start for c in plan_chunks(index, 3, overlap=5)]
+    assert [o.frames for o in outs] == [
+        c.end - c.start for c in plan_chunks(index, 3, overlap=5, window=5)
+    ]
     out = tmp_path / "joined.mp4"
     frames = join_videos(
         [Path(o.video) for o in outs],
@@ -177,10 +180,10 @@ def test_joined_ids_keep_their_colour_across_a_boundary(tmp_path: Path) -> None:
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     a.write_text(header + _csv_rows(0, ["#000000", "#FFFFFF"]))
     b.write_text(header + _csv_rows(1, ["#FAFAFA", "#050505"]))  # the same clusters, swapped
-    ids = [list(range(2)), match_ids([[0, 0, 0], [255, 255, 255]], [[250] * 3, [5] * 3])]
-    assert ids[1] == [1, 0]
+    swapped = match_ids([[0, 0, 0], [255, 255, 255]], [[250] * 3, [5] * 3])
+    assert swapped == [1, 0]
     out = tmp_path / "s.csv"
-    join_stats([a, b], out, frames=2, ids=ids)
+    join_stats([a, b], out, frames=2, ids=[(0, [0, 1]), (1, swapped)])
     rows = [r.split(",") for r in out.read_text().splitlines()[1:]]
     assert [(r[0], r[2], r[5]) for r in rows] == [
         ("0", "0", "#000000"),
@@ -188,3 +191,39 @@ def test_joined_ids_keep_their_colour_across_a_boundary(tmp_path: Path) -> None:
         ("1", "0", "#050505"),
         ("1", "1", "#FAFAFA"),
     ]
+
+
+def test_a_hand_over_is_bit_for_bit_the_next_chunks_run(tmp_path: Path) -> None:
+    """The frames a chunk takes from the next run equal what the next chunk computes."""
+    path = media(DASHCAM)
+    cfg = Config()
+    index = scan_video(path)
+    first, second = plan_chunks(index, 2, overlap=10, window=20)[:2]
+    palette = shared_palette(path, index, cfg).to_json()
+    assert index.pts is not None
+    early = dataclasses.replace(  # the next chunk, written from the window, up to its end
+        second,
+        start=first.window,
+        end=first.end,
+        window=first.end,
+        next_lead=None,
+        pts_range=(index.pts[second.lead], index.pts[first.end]),
+    )
+    outs = []
+    for number, chunk in enumerate((first, early)):
+        video, stats = chunk_paths(tmp_path, number, ".mp4", ".csv")
+        job = ChunkJob(
+            source=str(path), chunk=chunk, video=video, stats=stats, palette=palette, cfg=cfg
+        )
+        outs.append(segment_chunk(job, {}))
+    assert outs[0].handover is not None and first.window <= outs[0].handover < first.end
+    slc, flicker = outs[0].handover_pair
+    assert 0 <= slc <= 1 and flicker >= 0
+
+    def rows(stats: str, lo: int, hi: int) -> list[str]:
+        return [
+            r for r in Path(stats).read_text().splitlines()[1:] if lo <= int(r.split(",")[0]) < hi
+        ]
+
+    taken = rows(outs[0].stats, outs[0].handover, first.end)
+    assert taken and taken == rows(outs[1].stats, outs[0].handover, first.end)

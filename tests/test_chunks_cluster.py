@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.media import DASHCAM, VTEST, media, packet_times
-from vidseg.apps.chunked import OVERLAP_S, convert_chunked, shared_palette
+from vidseg.apps.chunked import OVERLAP_S, WINDOW_S, convert_chunked, shared_palette
 from vidseg.cli import main
 from vidseg.config import Config
 from vidseg.dist.chunks import plan_chunks, scan_video
@@ -75,16 +75,17 @@ def test_chunked_conversion_keeps_every_frame_its_time_and_the_audio(
     np.testing.assert_allclose(shares.sum(axis=1), 1.0, atol=1e-6)
     pixels = np.array([int(r["pixels"]) for r in rows]).reshape(-1, 8)
 
-    # Up to the first boundary the chunked run is an unchunked run from the shared
-    # palette: the same ids and areas, row for row.
+    # Up to the first hand-over window the chunked run is an unchunked run from the
+    # shared palette: the same ids and areas, row for row.
     index = scan_video(clip)
     cfg = budget_config(Config(), 1)  # the workers' budget: 1 core each
     shared_palette(clip, index, cfg).save(palette)
-    plan = plan_chunks(index, 3, overlap=round(OVERLAP_S * _fps(clip)))
+    fps = _fps(clip)
+    plan = plan_chunks(index, 3, overlap=round(OVERLAP_S * fps), window=round(WINDOW_S * fps))
     with Segmenter.from_config(cfg.engine) as seg, VideoFileSource(clip, audio=False) as src:
         seg.set_palette(Palette.load(palette))
         for frame in src:
-            if frame.index >= plan[0].end:
+            if frame.index >= plan[0].window:  # the hand-over window may take the next run
                 break
             np.testing.assert_array_equal(seg.segment(frame.image).counts, pixels[frame.index])
 

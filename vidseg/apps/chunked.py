@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 #: Seconds each chunk after the first starts early, so its warm start settles
 #: on the frames before its boundary (their results are discarded).
 OVERLAP_S = 2.0
+#: Seconds the chunk before a boundary runs on past it, choosing where to hand over.
+WINDOW_S = 4.0
 #: Frames the shared palette is learnt from, spread over the whole video.
 PALETTE_SAMPLES = 16
 _SAMPLE_WIDTH = 320  # sampled frames are shrunk to this width for the palette fit
@@ -189,6 +191,7 @@ def convert_chunked(
     palette: Path | None = None,
     stop: threading.Event | None = None,
     overlap_s: float = OVERLAP_S,
+    window_s: float = WINDOW_S,
     **unsupported: object,
 ) -> ChunkedSummary:
     """Convert ``source_spec`` into ``output`` (and ``stats``) in ``chunks`` parallel chunks.
@@ -225,14 +228,15 @@ def convert_chunked(
 
     index = scan_video(path)
     fps = _fps(path)
-    overlap = max(0, round(overlap_s * fps))
-    plan = plan_chunks(index, chunks, overlap=overlap)
+    overlap, window = max(0, round(overlap_s * fps)), max(0, round(window_s * fps))
+    plan = plan_chunks(index, chunks, overlap=overlap, window=window)
     log.info(
-        "%s: %d frames in %d chunk(s) (overlap %d frames): %s",
+        "%s: %d frames in %d chunk(s) (overlap %d, hand-over window %d frames): %s",
         path,
         index.frames,
         len(plan),
         overlap,
+        window,
         ", ".join(f"{c.start}-{c.end - 1}" for c in plan),
     )
     if start_palette is None:
@@ -318,17 +322,26 @@ def _run_chunks(
                     out = future.result()  # a chunk's error is raised here, as vidseg's own
                     done[out.number] = out
                     log.info(
-                        "chunk %d/%d done: %d frames in %.1f s (%d thread(s))",
+                        "chunk %d/%d done: %d frames in %.1f s (%d thread(s))%s",
                         out.number + 1,
                         len(plan),
                         out.frames,
                         out.seconds,
                         out.threads,
+                        _handover_text(out),
                     )
         except BaseException:
             client.cancel(list(pending))
             raise
     return [done[c.number] for c in plan], workers
+
+
+def _handover_text(out: ChunkOutput) -> str:
+    """``; hands over at frame N (SLC x%, flicker y)`` for a chunk that handed over."""
+    if out.handover is None or out.handover_pair is None:
+        return ""
+    slc, flicker = out.handover_pair
+    return f"; hands over at frame {out.handover} (SLC {100 * slc:.2f}%, flicker {flicker:.3f})"
 
 
 def _budgets(client: Any) -> dict[str, int]:
@@ -348,22 +361,40 @@ def _budgets(client: Any) -> dict[str, int]:
     return {host: budget_for_host(cores, slots, host) for host in cores}
 
 
-def boundary_ids(outputs: list[ChunkOutput]) -> list[list[int]]:
-    """Each chunk's ids renumbered so an id keeps its colour across every boundary.
+def boundary_ids(outputs: list[ChunkOutput]) -> list[tuple[int, list[int]]]:
+    """Cluster ids renumbered so an id keeps its colour across every hand-over.
 
-    Chunk 0 keeps its ids; each later chunk's first-frame colours are matched to
-    the previous chunk's last-frame colours under their output ids.
+    The output switches from one run of the engine to the next at each chunk's
+    hand-over frame (or at the next chunk's first frame); the next run's colours
+    there are matched to the previous run's just before, under the ids given to
+    those.  Returns ``(first frame, new ids)`` pairs for :func:`join_stats`.
     """
     from ..dist.join import match_ids
 
     k = len(outputs[0].first_colors)
-    ids = [list(range(k))]
-    for prev, cur in itertools.pairwise(outputs):
+    current = list(range(k))
+    found = [(0, current)]
+    for prev, nxt in itertools.pairwise(outputs):
+        if prev.handover is not None and prev.handover_colors is not None:
+            at, (before, after) = prev.handover, prev.handover_colors
+        else:
+            at, before, after = -1, prev.last_colors, nxt.first_colors
         last = [[0.0, 0.0, 0.0]] * k
-        for own, out_id in enumerate(ids[-1]):
-            last[out_id] = list(prev.last_colors[own])
-        ids.append(match_ids(last, cur.first_colors))
-    return ids
+        for own, out_id in enumerate(current):
+            last[out_id] = list(before[own])
+        current = match_ids(last, after)
+        found.append((at, current))
+    return _placed(found, outputs)
+
+
+def _placed(
+    found: list[tuple[int, list[int]]], outputs: list[ChunkOutput]
+) -> list[tuple[int, list[int]]]:
+    """Fill in where the runs without a hand-over switch: the next chunk's first frame."""
+    starts = [0]
+    for out in outputs[:-1]:
+        starts.append(starts[-1] + out.frames)
+    return [(starts[i] if at < 0 else at, ids) for i, (at, ids) in enumerate(found)]
 
 
 def _join(

@@ -13,9 +13,9 @@ lives in an importable module because the scheduler unpickles the task too.
 from __future__ import annotations
 
 import time
-from fractions import Fraction
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -66,37 +66,130 @@ class ChunkOutput:
     time_base: Fraction | None
     first_colors: tuple[tuple[float, ...], ...]
     last_colors: tuple[tuple[float, ...], ...]
+    handover: int | None
+    handover_colors: tuple[tuple[tuple[float, ...], ...], tuple[tuple[float, ...], ...]] | None
+    handover_pair: tuple[float, float] | None  # (SLC, flicker) of the hand-over's frame pair
     seconds: float
     threads: int
 
 
-class _FromFrame:
-    """A sink that passes on only the results of frames ``start`` and later (drops the overlap)."""
+Colors = tuple[tuple[float, ...], ...]
 
-    def __init__(self, sink: Any, start: int) -> None:
-        self.sink, self.start = sink, start
+
+def _colors(stats: Any) -> Colors:
+    return tuple(map(tuple, stats.colors_bgr.tolist()))
+
+
+class _ChunkWriter:
+    """The chunk's one sink: drops the overlap, hands over in the window, fans out to ``sinks``.
+
+    Frames before ``chunk.start`` are not written.  Frames ``[chunk.window,
+    chunk.end)`` are held until the window is complete, each with the next
+    chunk's result for it (``result.extras["next"]``, from :meth:`measure`); then
+    the own results up to the hand-over frame and the next chunk's from there
+    are written (:func:`~vidseg.dist.handover.choose_handover`).
+    """
+
+    def __init__(self, sinks: list[Any], chunk: Chunk, successor: Any) -> None:
+        self.sinks, self.chunk, self.successor = sinks, chunk, successor
         self.first_pts: int | None = None
-        # The cluster colours (BGR) of the first and last frame written: the join
-        # matches ids across a boundary by them.
-        self.first_colors: tuple[tuple[float, ...], ...] = ()
-        self.last_colors: tuple[tuple[float, ...], ...] = ()
+        self.first_colors: Colors = ()
+        self.last_colors: Colors = ()
+        self.handover: int | None = None
+        self.handover_colors: tuple[Colors, Colors] | None = None
+        self.handover_pair: tuple[float, float] | None = None
+        self._before: Any = None
+        self._held: list[Any] = []
+
+    def measure(self, result: Any) -> None:
+        """The next chunk's warm-up, on the frames it covers (the run's writer thread)."""
+        chunk = self.chunk
+        if self.successor is None or chunk.next_lead is None:
+            return
+        if result.frame.index >= chunk.next_lead:
+            seg = self.successor.segment(result.frame.image)
+            if result.frame.index >= chunk.window:
+                result.extras["next"] = seg
 
     def open(self, info: object) -> None:
-        self.sink.open(info)
+        for sink in self.sinks:
+            sink.open(info)
 
     def write(self, result: Any) -> None:
-        if result.frame.index >= self.start:
-            colors = tuple(map(tuple, result.stats.colors_bgr.tolist()))
-            if self.first_pts is None:
-                self.first_pts, self.first_colors = result.frame.pts, colors
-            self.last_colors = colors
-            self.sink.write(result)
+        index = result.frame.index
+        if index < self.chunk.start:
+            return
+        if index < self.chunk.window or "next" not in result.extras:
+            self._emit(result)
+            self._before = result
+            return
+        self._held.append(result)
+        if index == self.chunk.end - 1:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        from ..frames import FrameResult
+        from ..stats import ClusterStats
+        from .handover import choose_handover
+
+        held, self._held = self._held, []
+        if not held:
+            return
+        nexts = [r.extras["next"] for r in held]
+        own = [_state(r.frame.image, r.segmentation) for r in held]
+        nxt = [_state(r.frame.image, seg) for r, seg in zip(held, nexts, strict=True)]
+        before = _state(self._before.frame.image, self._before.segmentation)
+        at, slc, flicker = choose_handover(before, own, nxt)
+        self.handover_pair = (slc, flicker)
+        for result in held[:at]:
+            self._emit(result)
+        last_own = held[at - 1] if at else self._before
+        for result, seg in zip(held[at:], nexts[at:], strict=True):
+            frame = result.frame
+            stats = ClusterStats.from_segmentation(
+                seg, frame_index=frame.index, time_s=frame.time_s
+            )
+            self._emit(
+                FrameResult(
+                    frame=frame,
+                    segmentation=seg,
+                    stats=stats,
+                    view_name=result.view_name,
+                    overlay_alpha=result.overlay_alpha,
+                )
+            )
+            if self.handover is None:
+                self.handover = frame.index
+                self.handover_colors = (_colors(last_own.stats), _colors(stats))
+
+    def _emit(self, result: Any) -> None:
+        colors = _colors(result.stats)
+        if self.first_pts is None:
+            self.first_pts, self.first_colors = result.frame.pts, colors
+        self.last_colors = colors
+        for sink in self.sinks:
+            sink.write(result)
 
     def close(self) -> None:
-        self.sink.close()
+        self._hand_over()  # a window the input ended in
+        error: BaseException | None = None
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except BaseException as exc:
+                error = error or exc
+        if error is not None:
+            raise error
 
     def abort(self) -> None:
-        self.sink.abort()
+        for sink in self.sinks:
+            sink.abort()
+
+
+def _state(image: Any, seg: Any) -> Any:
+    from .handover import State
+
+    return State(image=image, labels=seg.labels, recolor=seg.recolor(), colors=seg.palette)
 
 
 def _budget(budgets: Mapping[str, int]) -> int:
@@ -146,9 +239,16 @@ def segment_chunk(job: ChunkJob, budgets: Mapping[str, int]) -> ChunkOutput:
     ]
     if job.stats is not None:
         sinks.append(stats_sink(job.stats, overwrite=True))
-    wrapped = [_FromFrame(s, chunk.start) for s in sinks]
-    with limit_process_threads(threads), Segmenter.from_config(cfg.engine) as segmenter:
-        segmenter.set_palette(Palette.from_json(job.palette, source="the shared palette"))
+    palette = Palette.from_json(job.palette, source="the shared palette")
+    with (
+        limit_process_threads(threads),
+        Segmenter.from_config(cfg.engine) as segmenter,
+        Segmenter.from_config(cfg.engine) as successor,
+    ):
+        segmenter.set_palette(palette)
+        # The next chunk's warm-up, computed here too for the hand-over window.
+        successor.set_palette(palette)
+        writer = _ChunkWriter(sinks, chunk, successor if chunk.window < chunk.end else None)
         source = SpanSource(
             job.source,
             first=chunk.lead,
@@ -162,18 +262,22 @@ def segment_chunk(job: ChunkJob, budgets: Mapping[str, int]) -> ChunkOutput:
         summary = run(
             source,
             segmenter,
-            wrapped,  # type: ignore[arg-type]
+            [writer],
             view=out.view,
             overlay_alpha=out.overlay_alpha,
+            measure=writer.measure,
         )
     return ChunkOutput(
         number=chunk.number,
         video=job.video,
         stats=job.stats,
         frames=summary.frames_out - (chunk.start - chunk.lead),
-        first_pts=wrapped[0].first_pts,
-        first_colors=wrapped[0].first_colors,
-        last_colors=wrapped[0].last_colors,
+        first_pts=writer.first_pts,
+        first_colors=writer.first_colors,
+        last_colors=writer.last_colors,
+        handover=writer.handover,
+        handover_colors=writer.handover_colors,
+        handover_pair=writer.handover_pair,
         time_base=time_base,
         seconds=time.monotonic() - began,
         threads=threads,

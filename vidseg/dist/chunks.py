@@ -3,14 +3,14 @@
 :func:`scan_video` reads the video stream's packets once (no decoding) into a
 :class:`VideoIndex`: how many frames, which are keyframes and their timestamps.
 :func:`plan_chunks` cuts ``[0, frames)`` into chunks.  Each chunk after the first
-is segmented from ``overlap`` frames before its start (its warm start settles
-there; those results are discarded), and its decode starts at a keyframe, so the
-boundaries sit ``overlap`` frames after keyframes: no frame is decoded only to be
-dropped.
+is segmented from ``overlap`` frames before its nominal start (its warm start
+settles there; those results are discarded), and its decode starts at a
+keyframe, so the boundaries sit ``overlap`` frames after keyframes: no frame is
+decoded only to be dropped.  The chunk before runs a hand-over window past it.
 
 >>> index = VideoIndex(frames=100, keyframes=(0, 25, 50, 75), key_ts=(0, 25, 50, 75))
->>> [(c.lead, c.start, c.end) for c in plan_chunks(index, 4, overlap=5)]
-[(0, 0, 30), (25, 30, 55), (50, 55, 80), (75, 80, 100)]
+>>> [(c.lead, c.start, c.window, c.end) for c in plan_chunks(index, 4, overlap=5, window=3)]
+[(0, 0, 30, 33), (25, 33, 55, 58), (50, 58, 80, 83), (75, 83, 100, 100)]
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ class Chunk:
 
     ``key_index`` / ``key_ts`` name the keyframe its decode starts from (at or
     before ``lead``); ``pts_range`` is ``(PTS of lead, PTS of end or None)`` when
-    frames are placed by timestamp.
+    frames are placed by timestamp.  Frames ``[window, end)`` are the hand-over
+    window to the next chunk, whose warm-up starts at ``next_lead`` (None: the
+    last chunk, whose window is empty).
     """
 
     number: int
@@ -68,6 +70,8 @@ class Chunk:
     key_index: int
     key_ts: int
     pts_range: tuple[int, int | None] | None = None
+    window: int = 0
+    next_lead: int | None = None
 
     @property
     def frames(self) -> int:
@@ -126,32 +130,40 @@ def scan_video(path: Path) -> VideoIndex:
     )
 
 
-def plan_chunks(index: VideoIndex, n: int, *, overlap: int = 0) -> list[Chunk]:
+def plan_chunks(index: VideoIndex, n: int, *, overlap: int = 0, window: int = 0) -> list[Chunk]:
     """Cut ``index.frames`` frames into at most ``n`` chunks of about equal length.
 
-    Chunk ``i > 0`` starts ``overlap`` frames after a keyframe (the one nearest
-    to ``i / n`` of the way); fewer chunks come out when the keyframes do not
-    allow ``n`` (logged at WARNING with the reason).
+    Each chunk after the first is segmented from a keyframe ``K`` (its lead),
+    ``overlap`` frames before its nominal start ``K + overlap``; the chunk
+    before it runs ``window`` frames past that start and hands over inside them
+    (:mod:`vidseg.dist.handover`), so the later chunk writes from
+    ``K + overlap + window``.  The keyframes are the ones nearest to ``i / n``
+    of the way; fewer chunks come out when the keyframes do not allow ``n``
+    (logged at WARNING with the reason).
 
     Raises
     ------
     ConfigError
-        ``n`` < 1 or ``overlap`` < 0.
+        ``n`` < 1, or ``overlap`` or ``window`` < 0.
     """
     if n < 1:
         raise ConfigError(f"--chunks must be at least 1, got {n}")
-    if overlap < 0:
-        raise ConfigError(f"the chunk overlap must be at least 0 frames, got {overlap}")
-    total = index.frames
-    # A boundary b = keyframe + overlap must leave every chunk at least one frame.
-    usable = [i for i, k in enumerate(index.keyframes) if k > 0 and 0 < k + overlap < total]
+    if overlap < 0 or window < 0:
+        raise ConfigError(
+            f"the chunk overlap and hand-over window must be at least 0 frames, "
+            f"got {overlap} and {window}"
+        )
+    total, keyframes = index.frames, index.keyframes
+    # Every chunk keeps at least one frame of its own before the next one's window.
+    usable = [i for i, k in enumerate(keyframes) if k > window and k + overlap + window < total]
     picked: list[int] = []  # positions in index.keyframes
     for i in range(1, n):
         target = i * total / n
-        after = [u for u in usable if not picked or u > picked[-1]]
+        floor = keyframes[picked[-1]] if picked else 0
+        after = [u for u in usable if keyframes[u] - floor > window and keyframes[u] > floor]
         if not after:
             break
-        best = min(after, key=lambda u: abs(index.keyframes[u] + overlap - target))
+        best = min(after, key=lambda u: abs(keyframes[u] + overlap + window / 2 - target))
         picked.append(best)
     if len(picked) < n - 1:
         log.warning(
@@ -162,13 +174,14 @@ def plan_chunks(index: VideoIndex, n: int, *, overlap: int = 0) -> list[Chunk]:
             total,
             len(picked) + 1,
         )
-    starts = [0] + [index.keyframes[u] + overlap for u in picked]
-    ends = starts[1:] + [total]
-    keys = [0] + picked
+    keys = [0, *picked]
+    leads = [0] + [keyframes[u] for u in picked]
+    starts = [0] + [k + overlap + window for k in leads[1:]]
+    ends = [*starts[1:], total]
+    windows = [k + overlap for k in leads[1:]] + [total]
     chunks = []
-    for number, (start, end, key) in enumerate(zip(starts, ends, keys, strict=True)):
-        lead = index.keyframes[key] if number else 0
-        key_ts = index.key_ts[key]
+    for number, key in enumerate(keys):
+        lead, end = leads[number], ends[number]
         pts_range = None
         if index.pts is not None:
             pts_range = (index.pts[lead], index.pts[end] if end < total else None)
@@ -176,11 +189,13 @@ def plan_chunks(index: VideoIndex, n: int, *, overlap: int = 0) -> list[Chunk]:
             Chunk(
                 number=number,
                 lead=lead,
-                start=start,
+                start=starts[number],
                 end=end,
-                key_index=index.keyframes[key],
-                key_ts=key_ts,
+                key_index=keyframes[key],
+                key_ts=index.key_ts[key],
                 pts_range=pts_range,
+                window=windows[number],
+                next_lead=leads[number + 1] if number + 1 < len(leads) else None,
             )
         )
     return chunks

@@ -178,13 +178,15 @@ def join_stats(
     output: Path,
     *,
     frames: int,
-    ids: Sequence[Sequence[int] | None] | None = None,
+    ids: Sequence[tuple[int, Sequence[int]]] = (),
 ) -> None:
     """Concatenate the chunks' statistics (.csv or .ndjson) into ``output``.
 
-    ``ids[n]`` renumbers part ``n``'s clusters (its id ``j`` becomes ``ids[n][j]``;
-    None keeps them), so an id means the same colour across the chunks.  Checks
-    that frames ``0 .. frames - 1`` each appear exactly once, in order.
+    ``ids`` renumbers clusters so an id means the same colour across the
+    chunks: ``(first, new)`` pairs, by increasing ``first``; from frame
+    ``first`` on, id ``j`` becomes ``new[j]`` (before the first pair, ids are
+    kept).  Checks that frames ``0 .. frames - 1`` each appear exactly once, in
+    order.
 
     Raises
     ------
@@ -198,7 +200,6 @@ def join_stats(
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as out:
             for n, part in enumerate(parts):
-                renumber = None if ids is None else ids[n]
                 with open(part, encoding="utf-8", newline="") as f:
                     if csv:
                         header = f.readline()
@@ -211,8 +212,9 @@ def join_stats(
                                 f"frame {expected} belongs; nothing was written"
                             )
                         expected += 1
-                        if renumber is not None:
-                            lines = _renumber(lines, renumber, csv)
+                        renumber = [new for first, new in ids if first <= frame]
+                        if renumber:
+                            lines = _renumber(lines, renumber[-1], csv)
                         out.writelines(lines)
         if expected != frames:
             raise SinkError(
