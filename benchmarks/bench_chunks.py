@@ -25,18 +25,17 @@ from __future__ import annotations
 
 import argparse
 import re
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _clips import media_dir
+from bench_whole import timed
 
 from vidseg.config import Config
 from vidseg.dist.chunks import scan_video
@@ -73,19 +72,6 @@ def unchunked_medians(path: Path, cfg: Config) -> tuple[float, float]:
     return statistics.median(s for s, _ in pairs), statistics.median(f for _, f in pairs)
 
 
-def timed_run(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall and CPU seconds of one whole process (children included) and its stderr."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, proc.stderr
-
-
 HANDOVER = re.compile(r"hands over at frame (\d+) \(SLC ([0-9.]+)%, flicker ([0-9.]+)\)")
 
 
@@ -117,11 +103,13 @@ def main() -> int:
         runs: dict[str, list[tuple[float, float]]] = {"plain": [], "chunked": []}
         handovers: list[tuple[int, float, float]] = []
         for _ in range(repeats):
-            runs["plain"].append(timed_run(plain_cmd)[:2])
-            wall_s, cpu_s, log = timed_run(chunk_cmd)
-            runs["chunked"].append((wall_s, cpu_s))
+            runs["plain"].append(timed(plain_cmd))
+            # exec: the shell only sends the log to a file, then becomes the command.
+            log = folder / "chunked.log"
+            runs["chunked"].append(timed(["bash", "-c", 'exec "$@" 2>"$0"', str(log), *chunk_cmd]))
+            text = log.read_text()
             handovers = [
-                (int(m[1]), float(m[2]) / 100, float(m[3])) for m in HANDOVER.finditer(log)
+                (int(m[1]), float(m[2]) / 100, float(m[3])) for m in HANDOVER.finditer(text)
             ]
         wall = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
         cpu = {k: statistics.median(c for _, c in v) for k, v in runs.items()}

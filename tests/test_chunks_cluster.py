@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.media import DASHCAM, VTEST, media, packet_times
-from vidseg.apps.chunked import OVERLAP_S, WINDOW_S, convert_chunked, shared_palette
+from vidseg.apps.chunked import convert_chunked, handover_frames, shared_palette
 from vidseg.cli import main
 from vidseg.config import Config
 from vidseg.dist.chunks import plan_chunks, scan_video
@@ -80,8 +80,8 @@ def test_chunked_conversion_keeps_every_frame_its_time_and_the_audio(
     index = scan_video(clip)
     cfg = budget_config(Config(), 1)  # the workers' budget: 1 core each
     shared_palette(clip, index, cfg).save(palette)
-    fps = _fps(clip)
-    plan = plan_chunks(index, 3, overlap=round(OVERLAP_S * fps), window=round(WINDOW_S * fps))
+    overlap, window = handover_frames(index, 3, _fps(clip))
+    plan = plan_chunks(index, 3, overlap=overlap, window=window)
     with Segmenter.from_config(cfg.engine) as seg, VideoFileSource(clip, audio=False) as src:
         seg.set_palette(Palette.load(palette))
         for frame in src:

@@ -44,6 +44,7 @@ __all__ = [
     "boundary_ids",
     "check_chunkable",
     "convert_chunked",
+    "handover_frames",
     "shared_palette",
 ]
 
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 #: on the frames before its boundary (their results are discarded).
 OVERLAP_S = 2.0
 #: Seconds the chunk before a boundary runs on past it, choosing where to hand over.
-WINDOW_S = 4.0
+WINDOW_S = 8.0
 #: Frames the shared palette is learnt from, spread over the whole video.
 PALETTE_SAMPLES = 16
 _SAMPLE_WIDTH = 320  # sampled frames are shrunk to this width for the palette fit
@@ -228,7 +229,7 @@ def convert_chunked(
 
     index = scan_video(path)
     fps = _fps(path)
-    overlap, window = max(0, round(overlap_s * fps)), max(0, round(window_s * fps))
+    overlap, window = handover_frames(index, chunks, fps, overlap_s=overlap_s, window_s=window_s)
     plan = plan_chunks(index, chunks, overlap=overlap, window=window)
     log.info(
         "%s: %d frames in %d chunk(s) (overlap %d, hand-over window %d frames): %s",
@@ -258,6 +259,31 @@ def convert_chunked(
     return ChunkedSummary(
         frames=frames, chunks=len(plan), workers=workers, seconds=time.monotonic() - began
     )
+
+
+def handover_frames(
+    index: VideoIndex,
+    chunks: int,
+    fps: float,
+    *,
+    overlap_s: float = OVERLAP_S,
+    window_s: float = WINDOW_S,
+) -> tuple[int, int]:
+    """Overlap and hand-over window in frames, from seconds, capped for short chunks.
+
+    A chunk of ``L`` frames on average gets at most ``L / 8`` frames of overlap
+    and ``L / 4`` of hand-over window, so short videos still split.
+
+    >>> from vidseg.dist.chunks import VideoIndex
+    >>> handover_frames(VideoIndex(frames=7500, keyframes=(0,), key_ts=(0,)), 4, 25.0)
+    (50, 200)
+    >>> handover_frames(VideoIndex(frames=221, keyframes=(0,), key_ts=(0,)), 3, 25.0)
+    (9, 18)
+    """
+    per = index.frames // max(chunks, 1)
+    overlap = min(max(0, round(overlap_s * fps)), per // 8)
+    window = min(max(0, round(window_s * fps)), per // 4)
+    return overlap, window
 
 
 def _fps(path: Path) -> float:
