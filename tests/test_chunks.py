@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.media import DASHCAM, TRAFFIC, VTEST, media, packet_times
-from vidseg.apps.chunked import check_chunkable, shared_palette
+from vidseg.apps.chunked import check_chunkable
 from vidseg.config import Config
 from vidseg.dist.chunk_task import ChunkJob, chunk_paths, segment_chunk
 from vidseg.dist.chunks import VideoIndex, plan_chunks, scan_video
 from vidseg.dist.join import join_stats, join_videos, match_ids
+from vidseg.dist.shared_palette import shared_palette
 from vidseg.errors import ConfigError, SinkError, SourceReadError
 from vidseg.io.sources.file import VideoFileSource
 from vidseg.io.sources.span import SpanSource

@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 
 from tests.media import DASHCAM, VTEST, media, packet_times
-from vidseg.apps.chunked import convert_chunked, handover_frames, shared_palette
+from vidseg.apps.chunked import convert_chunked
 from vidseg.cli import main
 from vidseg.config import Config
-from vidseg.dist.chunks import plan_chunks, scan_video
+from vidseg.dist.chunks import handover_frames, plan_chunks, scan_video
 from vidseg.dist.cluster import ClusterConfig
+from vidseg.dist.shared_palette import shared_palette
 from vidseg.dist.threads import budget_config
 from vidseg.engine import Segmenter
 from vidseg.engine.palette_file import Palette
@@ -80,7 +81,7 @@ def test_chunked_conversion_keeps_every_frame_its_time_and_the_audio(
     index = scan_video(clip)
     cfg = budget_config(Config(), 1)  # the workers' budget: 1 core each
     shared_palette(clip, index, cfg).save(palette)
-    overlap, window = handover_frames(index, 3, _fps(clip))
+    overlap, window = handover_frames(index, 3)
     plan = plan_chunks(index, 3, overlap=overlap, window=window)
     with Segmenter.from_config(cfg.engine) as seg, VideoFileSource(clip, audio=False) as src:
         seg.set_palette(Palette.load(palette))
@@ -88,11 +89,6 @@ def test_chunked_conversion_keeps_every_frame_its_time_and_the_audio(
             if frame.index >= plan[0].window:  # the hand-over window may take the next run
                 break
             np.testing.assert_array_equal(seg.segment(frame.image).counts, pixels[frame.index])
-
-
-def _fps(path: Path) -> float:
-    with VideoFileSource(path, audio=False) as src:
-        return src.info.fps
 
 
 @pytest.mark.parametrize(

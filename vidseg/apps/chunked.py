@@ -39,25 +39,10 @@ if TYPE_CHECKING:
     from ..dist.cluster import ClusterConfig
     from ..engine.palette_file import Palette
 
-__all__ = [
-    "ChunkedSummary",
-    "boundary_ids",
-    "check_chunkable",
-    "convert_chunked",
-    "handover_frames",
-    "shared_palette",
-]
+__all__ = ["ChunkedSummary", "boundary_ids", "check_chunkable", "convert_chunked"]
 
 log = logging.getLogger(__name__)
 
-#: Seconds each chunk after the first starts early, so its warm start settles
-#: on the frames before its boundary (their results are discarded).
-OVERLAP_S = 2.0
-#: Seconds the chunk before a boundary runs on past it, choosing where to hand over.
-WINDOW_S = 8.0
-#: Frames the shared palette is learnt from, spread over the whole video.
-PALETTE_SAMPLES = 16
-_SAMPLE_WIDTH = 320  # sampled frames are shrunk to this width for the palette fit
 _POLL_S = 0.25  # how often the wait for the chunks looks at the stop event
 
 
@@ -126,60 +111,6 @@ def _check_options(cfg: Config, **given: object) -> None:
         )
 
 
-def shared_palette(path: Path, index: VideoIndex, cfg: Config) -> Palette:
-    """One palette from frames spread over the whole video: the chunks' common start.
-
-    Up to :data:`PALETTE_SAMPLES` frames (keyframes when there are enough:
-    decoding them costs one frame each), shrunk and stacked into one image,
-    segmented once by a fresh segmenter with the run's engine settings.
-    """
-    import bisect
-
-    import cv2
-    import numpy as np
-
-    from ..engine import Segmenter
-    from ..io.sources.span import SpanSource
-
-    keys = index.keyframes
-    if len(keys) >= PALETTE_SAMPLES // 2:
-        picks = np.linspace(0, len(keys) - 1, min(PALETTE_SAMPLES, len(keys)))
-        wanted = sorted({keys[round(p)] for p in picks})
-    else:
-        wanted = sorted({round(f) for f in np.linspace(0, index.frames - 1, PALETTE_SAMPLES)})
-    images = []
-    for frame in wanted:
-        k = bisect.bisect_right(keys, frame) - 1
-        pts_range = None
-        if index.pts is not None:
-            pts_range = (
-                index.pts[frame],
-                index.pts[frame + 1] if frame + 1 < index.frames else None,
-            )
-        source = SpanSource(
-            path,
-            first=frame,
-            end=frame + 1,
-            key_index=keys[k],
-            key_ts=index.key_ts[k],
-            pts_range=pts_range,
-            threads=cfg.run.decoder_threads,
-        )
-        with source:
-            image = next(iter(source)).image
-        h, w = image.shape[:2]
-        scale = min(1.0, _SAMPLE_WIDTH / w)
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        images.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
-    mosaic = np.concatenate(images, axis=0)
-    with Segmenter.from_config(cfg.engine) as segmenter:
-        segmenter.segment(mosaic)
-        palette = segmenter.palette_
-    assert palette is not None
-    log.info("learnt the shared palette from %d frames across the video", len(images))
-    return palette
-
-
 def convert_chunked(
     source_spec: str,
     output: Path,
@@ -191,8 +122,8 @@ def convert_chunked(
     overwrite: bool = False,
     palette: Path | None = None,
     stop: threading.Event | None = None,
-    overlap_s: float = OVERLAP_S,
-    window_s: float = WINDOW_S,
+    overlap_s: float | None = None,
+    window_s: float | None = None,
     **unsupported: object,
 ) -> ChunkedSummary:
     """Convert ``source_spec`` into ``output`` (and ``stats``) in ``chunks`` parallel chunks.
@@ -207,7 +138,8 @@ def convert_chunked(
     VidsegError
         Unreadable or corrupt input, unwritable output, a chunk that failed.
     """
-    from ..dist.chunks import plan_chunks, scan_video
+    from ..dist.chunks import handover_frames, plan_chunks, scan_video
+    from ..dist.shared_palette import shared_palette
     from ..engine.palette_file import Palette
 
     began = time.monotonic()
@@ -228,8 +160,10 @@ def convert_chunked(
         start_palette.check_fits(cfg.engine.n_clusters, cfg.engine.color_space, source=str(palette))
 
     index = scan_video(path)
-    fps = _fps(path)
-    overlap, window = handover_frames(index, chunks, fps, overlap_s=overlap_s, window_s=window_s)
+    seconds = {"overlap_s": overlap_s, "window_s": window_s}
+    overlap, window = handover_frames(
+        index, chunks, **{k: v for k, v in seconds.items() if v is not None}
+    )
     plan = plan_chunks(index, chunks, overlap=overlap, window=window)
     log.info(
         "%s: %d frames in %d chunk(s) (overlap %d, hand-over window %d frames): %s",
@@ -259,39 +193,6 @@ def convert_chunked(
     return ChunkedSummary(
         frames=frames, chunks=len(plan), workers=workers, seconds=time.monotonic() - began
     )
-
-
-def handover_frames(
-    index: VideoIndex,
-    chunks: int,
-    fps: float,
-    *,
-    overlap_s: float = OVERLAP_S,
-    window_s: float = WINDOW_S,
-) -> tuple[int, int]:
-    """Overlap and hand-over window in frames, from seconds, capped for short chunks.
-
-    A chunk of ``L`` frames on average gets at most ``L / 8`` frames of overlap
-    and ``L / 4`` of hand-over window, so short videos still split.
-
-    >>> from vidseg.dist.chunks import VideoIndex
-    >>> handover_frames(VideoIndex(frames=7500, keyframes=(0,), key_ts=(0,)), 4, 25.0)
-    (50, 200)
-    >>> handover_frames(VideoIndex(frames=221, keyframes=(0,), key_ts=(0,)), 3, 25.0)
-    (9, 18)
-    """
-    per = index.frames // max(chunks, 1)
-    overlap = min(max(0, round(overlap_s * fps)), per // 8)
-    window = min(max(0, round(window_s * fps)), per // 4)
-    return overlap, window
-
-
-def _fps(path: Path) -> float:
-    import av
-
-    with av.open(str(path)) as container:
-        rate = container.streams.video[0].average_rate or container.streams.video[0].guessed_rate
-    return float(rate) if rate else 25.0
 
 
 def _run_chunks(

@@ -100,6 +100,7 @@ class _ChunkWriter:
         self.handover_pair: tuple[float, float] | None = None
         self._before: Any = None
         self._held: list[Any] = []
+        self._chooser: Any = None
 
     def measure(self, result: Any) -> None:
         """The next chunk's warm-up, on the frames it covers (the run's writer thread)."""
@@ -123,6 +124,15 @@ class _ChunkWriter:
             self._emit(result)
             self._before = result
             return
+        if self._chooser is None:
+            from .handover import HandoverChooser
+
+            self._chooser = HandoverChooser(
+                _state(self._before.frame.image, self._before.segmentation)
+            )
+        # Scored now, so only the results are held (not their recoloured frames).
+        image = result.frame.image
+        self._chooser.add(_state(image, result.segmentation), _state(image, result.extras["next"]))
         self._held.append(result)
         if index == self.chunk.end - 1:
             self._hand_over()
@@ -130,16 +140,12 @@ class _ChunkWriter:
     def _hand_over(self) -> None:
         from ..frames import FrameResult
         from ..stats import ClusterStats
-        from .handover import choose_handover
 
         held, self._held = self._held, []
         if not held:
             return
-        nexts = [r.extras["next"] for r in held]
-        own = [_state(r.frame.image, r.segmentation) for r in held]
-        nxt = [_state(r.frame.image, seg) for r, seg in zip(held, nexts, strict=True)]
-        before = _state(self._before.frame.image, self._before.segmentation)
-        at, slc, flicker = choose_handover(before, own, nxt)
+        nexts = [r.extras.pop("next") for r in held]
+        at, slc, flicker = self._chooser.best()
         self.handover_pair = (slc, flicker)
         for result in held[:at]:
             self._emit(result)

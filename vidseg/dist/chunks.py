@@ -21,9 +21,26 @@ from pathlib import Path
 
 from ..errors import ConfigError, SourceOpenError, reason
 
-__all__ = ["Chunk", "VideoIndex", "plan_chunks", "scan_video"]
+__all__ = [
+    "HELD_BYTES",
+    "OVERLAP_S",
+    "WINDOW_S",
+    "Chunk",
+    "VideoIndex",
+    "handover_frames",
+    "plan_chunks",
+    "scan_video",
+]
 
 log = logging.getLogger(__name__)
+
+#: Seconds each chunk after the first starts early, so its warm start settles
+#: on the frames before its boundary (their results are discarded).
+OVERLAP_S = 2.0
+#: Seconds the chunk before a boundary runs on past it, choosing where to hand over.
+WINDOW_S = 8.0
+#: What a hand-over window may hold in frames (bytes), whatever its length in seconds.
+HELD_BYTES = 1 << 30
 
 # Containers whose decoded timestamps cannot place a frame: count in decode order there.
 _COUNT_FORMATS = ("avi",)
@@ -44,12 +61,19 @@ class VideoIndex:
     pts : tuple of int, optional
         Every frame's PTS in presentation order, when the container's timestamps
         place frames (None: count frames in decode order, as for AVI).
+    fps : float
+        The stream's average frame rate (25 when it does not say).
+    width, height : int
+        Frame size.
     """
 
     frames: int
     keyframes: tuple[int, ...]
     key_ts: tuple[int, ...]
     pts: tuple[int, ...] | None = None
+    fps: float = 25.0
+    width: int = 0
+    height: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +122,12 @@ def scan_video(path: Path) -> VideoIndex:
             if not container.streams.video:
                 raise SourceOpenError(f"{name!r} has no video stream; give a video file")
             stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            facts = {
+                "fps": float(rate) if rate else 25.0,
+                "width": stream.codec_context.width,
+                "height": stream.codec_context.height,
+            }
             packets = [(p.pts, p.dts, p.is_keyframe) for p in container.demux(stream) if p.size]
             by_pts = not any(f in container.format.name for f in _COUNT_FORMATS)
     except av.error.FFmpegError as exc:
@@ -116,6 +146,7 @@ def scan_video(path: Path) -> VideoIndex:
             keyframes=tuple(k for k, _ in keys),
             key_ts=tuple(t for _, t in keys),  # type: ignore[misc]
             pts=tuple(order),  # type: ignore[arg-type]
+            **facts,  # type: ignore[arg-type]
         )
     keys = [(i, p if p is not None else d) for i, (p, d, key) in enumerate(packets) if key]
     if any(t is None for _, t in keys):
@@ -127,6 +158,7 @@ def scan_video(path: Path) -> VideoIndex:
         frames=len(packets),
         keyframes=tuple(i for i, _ in keys),
         key_ts=tuple(t for _, t in keys),  # type: ignore[misc]
+        **facts,  # type: ignore[arg-type]
     )
 
 
@@ -199,3 +231,31 @@ def plan_chunks(index: VideoIndex, n: int, *, overlap: int = 0, window: int = 0)
             )
         )
     return chunks
+
+
+def handover_frames(
+    index: VideoIndex,
+    chunks: int,
+    *,
+    overlap_s: float = OVERLAP_S,
+    window_s: float = WINDOW_S,
+) -> tuple[int, int]:
+    """Overlap and hand-over window in frames, from seconds, capped for short chunks.
+
+    A chunk of ``L`` frames on average gets at most ``L / 8`` frames of overlap
+    and ``L / 4`` of hand-over window, so short videos still split; the window
+    holds its frames until the hand-over, so it is also held to :data:`HELD_BYTES`.
+
+    >>> index = VideoIndex(frames=7500, keyframes=(0,), key_ts=(0,), width=640, height=360)
+    >>> handover_frames(index, 4), handover_frames(index, 100)
+    ((50, 200), (9, 18))
+    >>> handover_frames(VideoIndex(frames=7500, keyframes=(0,), key_ts=(0,), width=3840,
+    ...                            height=2160), 4)
+    (50, 25)
+    """
+    fps = index.fps
+    per = index.frames // max(chunks, 1)
+    held = max(1, index.width * index.height * 5)  # image + two label maps per frame
+    overlap = min(max(0, round(overlap_s * fps)), per // 8)
+    window = min(max(0, round(window_s * fps)), per // 4, HELD_BYTES // held)
+    return overlap, window

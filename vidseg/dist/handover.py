@@ -21,14 +21,13 @@ against the window's own medians, ids matched by colour.
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["STILL", "State", "choose_handover", "pair_metrics"]
+__all__ = ["STILL", "HandoverChooser", "State", "choose_handover", "pair_metrics"]
 
 #: A pixel is still when the 5x5 box mean of |dB|+|dG|+|dR| between two frames is <= this.
 STILL = 12
@@ -63,33 +62,55 @@ def pair_metrics(
     return slc, flicker
 
 
+class HandoverChooser:
+    """Scores a hand-over window frame by frame; :meth:`best` says where to hand over.
+
+    Fed the own run's frame before the window, then each window frame of both
+    runs in order; it keeps only the scores, not the frames.  The best position
+    is the one whose pair (own previous, next current) scores lowest, as
+    max(SLC / median SLC, flicker / median flicker) over the window's own pairs.
+    """
+
+    def __init__(self, before: State) -> None:
+        self._prev = before
+        self._ordinary: list[tuple[float, float]] = []
+        self._candidates: list[tuple[float, float]] = []
+
+    def add(self, own: State, nxt: State) -> None:
+        """One window frame: the own run's and the next run's state of it."""
+        from .join import match_ids
+
+        prev = self._prev
+        ids = np.asarray(match_ids(prev.colors.tolist(), nxt.colors.tolist()), np.uint8)
+        self._candidates.append(
+            pair_metrics(_view(prev), (nxt.image, ids[nxt.labels], nxt.recolor))
+        )
+        self._ordinary.append(pair_metrics(_view(prev), _view(own)))
+        self._prev = own
+
+    def best(self) -> tuple[int, float, float]:
+        """(position in the window, SLC, flicker) of the hand-over; (0, nan, nan) if empty."""
+        if not self._candidates:
+            return 0, float("nan"), float("nan")
+        med_slc = max(statistics.median(s for s, _ in self._ordinary), 1e-6)
+        med_flicker = max(statistics.median(f for _, f in self._ordinary), 1e-6)
+        scores = [max(s / med_slc, f / med_flicker) for s, f in self._candidates]
+        at = int(np.argmin(scores))
+        return at, *self._candidates[at]
+
+
 def choose_handover(
     before: State, own: Sequence[State], nxt: Sequence[State]
 ) -> tuple[int, float, float]:
     """Where in the window the next run takes over, and that pair's (SLC, flicker).
 
     ``before`` is the own run's frame before the window; ``own`` and ``nxt`` the
-    two runs' frames of the window.  Returns the position whose pair (own
-    previous, next current) scores lowest, as max(SLC / median SLC, flicker /
-    median flicker) over the window's own pairs; ``(0, nan, nan)`` for an
-    empty window.
+    two runs' frames of the window (see :class:`HandoverChooser`).
     """
-    from .join import match_ids
-
-    if not own:
-        return 0, float("nan"), float("nan")
-    chain = [before, *own]
-    ordinary = [pair_metrics(_view(p), _view(q)) for p, q in itertools.pairwise(chain)]
-    med_slc = max(statistics.median(s for s, _ in ordinary), 1e-6)
-    med_flicker = max(statistics.median(f for _, f in ordinary), 1e-6)
-    best, best_score, metrics = 0, float("inf"), (float("nan"), float("nan"))
-    for i, (prev, cur) in enumerate(zip(chain, nxt, strict=False)):
-        ids = np.asarray(match_ids(prev.colors.tolist(), cur.colors.tolist()), np.uint8)
-        slc, flicker = pair_metrics(_view(prev), (cur.image, ids[cur.labels], cur.recolor))
-        score = max(slc / med_slc, flicker / med_flicker)
-        if score < best_score:
-            best, best_score, metrics = i, score, (slc, flicker)
-    return best, *metrics
+    chooser = HandoverChooser(before)
+    for a, b in zip(own, nxt, strict=True):
+        chooser.add(a, b)
+    return chooser.best()
 
 
 def _view(s: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
