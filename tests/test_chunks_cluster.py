@@ -9,6 +9,7 @@ boundary intervenes, bad input refused before any work.
 from __future__ import annotations
 
 import csv
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from vidseg.apps.chunked import convert_chunked
 from vidseg.cli import main
 from vidseg.config import Config
 from vidseg.dist.chunks import handover_frames, plan_chunks, scan_video
-from vidseg.dist.cluster import ClusterConfig
+from vidseg.dist.cluster import ClusterConfig, local_cluster_config
 from vidseg.dist.shared_palette import shared_palette
 from vidseg.dist.threads import budget_config
 from vidseg.engine import Segmenter
@@ -31,17 +32,31 @@ from vidseg.io.sources.file import VideoFileSource
 
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
+    """A LocalCluster as vidseg starts one (loopback, no MALLOC_TRIM_THRESHOLD_), dashboard off.
+
+    A nanny writes its pre-spawn variables into this process's environment, where
+    later clusters' workers would inherit them: the environment is restored after.
+    """
+    import dask.config
     from distributed import LocalCluster
 
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        worker_dashboard_address="127.0.0.1:0",
-    ) as cluster:
-        yield cluster.scheduler_address
+    saved = dict(os.environ)
+    try:
+        with (
+            dask.config.set(local_cluster_config()),
+            LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                worker_dashboard_address="127.0.0.1:0",
+            ) as cluster,
+        ):
+            yield cluster.scheduler_address
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
