@@ -15,7 +15,7 @@ from tests.media import DASHCAM, TRAFFIC, VTEST, media, packet_times
 from vidseg.apps.chunked import check_chunkable
 from vidseg.config import Config
 from vidseg.dist.chunk_task import ChunkJob, chunk_paths, segment_chunk
-from vidseg.dist.chunks import VideoIndex, plan_chunks, scan_video
+from vidseg.dist.chunks import VideoIndex, check_seekable, plan_chunks, scan_video
 from vidseg.dist.join import join_stats, join_videos, match_ids
 from vidseg.dist.shared_palette import shared_palette
 from vidseg.errors import ConfigError, SinkError, SourceReadError
@@ -97,6 +97,16 @@ def test_span_source_gives_the_frames_a_whole_decode_gives(
             if frame.index >= first:
                 whole.append(frame)
     assert got == _fingerprints(whole)
+
+
+def test_a_file_that_cannot_seek_exactly_is_refused_before_work() -> None:
+    path = media(TRAFFIC)
+    index = scan_video(path)
+    plan = plan_chunks(index, 2)
+    check_seekable(path, plan)
+    wrong = [dataclasses.replace(plan[1], key_ts=plan[1].key_ts + 7)]
+    with pytest.raises(ConfigError, match="cannot be split frame-exactly"):
+        check_seekable(path, wrong)
 
 
 def test_span_source_says_when_the_seek_misses_the_keyframe() -> None:

@@ -138,7 +138,7 @@ def convert_chunked(
     VidsegError
         Unreadable or corrupt input, unwritable output, a chunk that failed.
     """
-    from ..dist.chunks import handover_frames, plan_chunks, scan_video
+    from ..dist.chunks import check_seekable, handover_frames, plan_chunks, scan_video
     from ..dist.shared_palette import shared_palette
     from ..engine.palette_file import Palette
 
@@ -165,6 +165,7 @@ def convert_chunked(
         index, chunks, **{k: v for k, v in seconds.items() if v is not None}
     )
     plan = plan_chunks(index, chunks, overlap=overlap, window=window)
+    check_seekable(path, plan)
     log.info(
         "%s: %d frames in %d chunk(s) (overlap %d, hand-over window %d frames): %s",
         path,

@@ -27,6 +27,7 @@ __all__ = [
     "WINDOW_S",
     "Chunk",
     "VideoIndex",
+    "check_seekable",
     "handover_frames",
     "plan_chunks",
     "scan_video",
@@ -160,6 +161,32 @@ def scan_video(path: Path) -> VideoIndex:
         key_ts=tuple(t for _, t in keys),  # type: ignore[misc]
         **facts,  # type: ignore[arg-type]
     )
+
+
+def check_seekable(path: Path, chunks: list[Chunk]) -> None:
+    """Check that seeking lands on every chunk's keyframe, before any work is given out.
+
+    Raises
+    ------
+    ConfigError
+        A seek landed elsewhere: the file cannot be split frame-exactly.
+    """
+    import av
+
+    with av.open(str(path), metadata_errors="replace") as container:
+        stream = container.streams.video[0]
+        for chunk in chunks:
+            container.seek(chunk.key_ts, stream=stream, backward=True, any_frame=False)
+            packet = next(container.demux(stream), None)
+            landed = (
+                None if packet is None else (packet.pts if packet.pts is not None else packet.dts)
+            )
+            if packet is None or not packet.is_keyframe or landed != chunk.key_ts:
+                raise ConfigError(
+                    f"{str(path)!r} cannot be split frame-exactly: seeking to the keyframe at "
+                    f"timestamp {chunk.key_ts} landed on {landed!r}; convert it without "
+                    "--chunks, or remux it to MP4 first"
+                )
 
 
 def plan_chunks(index: VideoIndex, n: int, *, overlap: int = 0, window: int = 0) -> list[Chunk]:
