@@ -20,11 +20,13 @@ outputs' real names; the next run replaces it.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -229,7 +231,7 @@ def _run_chunks(
                 cfg=cfg,
             )
         )
-    with open_client(cluster) as client:
+    with _dask_quiet(), open_client(cluster) as client:
         budgets = _budgets(client)
         workers = len(client.scheduler_info()["workers"])
         futures = client.map(segment_chunk, jobs, budgets=budgets, pure=False)
@@ -262,6 +264,22 @@ def _run_chunks(
             client.cancel(list(pending))
             raise
     return [done[c.number] for c in plan], workers
+
+
+@contextlib.contextmanager
+def _dask_quiet() -> Iterator[None]:
+    """Dask's own WARNING lines (a cancelled task, a worker killed on close) off stderr.
+
+    vidseg says what happened in its own words; with ``-v`` (DEBUG) Dask's lines stay.
+    """
+    dask_log = logging.getLogger("distributed")
+    before = dask_log.level
+    if not log.isEnabledFor(logging.DEBUG):
+        dask_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        dask_log.setLevel(before)
 
 
 def _handover_text(out: ChunkOutput) -> str:
