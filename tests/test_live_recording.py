@@ -31,6 +31,8 @@ from media import (
 
 from vidseg.cli import main
 from vidseg.frames import Frame, StreamInfo
+from vidseg.io import segments
+from vidseg.io.heap import trim_heap
 from vidseg.io.video_sink import VideoFileSink
 
 
@@ -195,11 +197,18 @@ def test_an_unrecoverable_leftover_stops_the_run_with_one_line(
 # -- long recordings and their length ---------------------------------------------------
 
 
-def test_segmented_recording_files_all_play_and_add_up(tmp_path: Path) -> None:
+def test_segmented_recording_files_all_play_and_add_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     need_ffmpeg()
+    trims: list[bool] = []
+    monkeypatch.setattr(segments, "trim_heap", lambda: trims.append(trim_heap()) or True)
     out, stats = tmp_path / "cam.mp4", tmp_path / "s.csv"
     args = ["convert", str(media(TRAFFIC)), str(out), "--stats", str(stats), "--k", "3"]
     assert main([*args, "--segment-time", "3s", "--max-frames", "170", "--no-progress"]) == 0
+    # Each finished segment hands its freed memory back (days-long runs stay flat).
+    assert len(trims) == 3
+
     def order(f: Path) -> tuple[str, int]:  # a file converts fast: two may share a second
         stamp, _, n = f.stem.removeprefix("cam-").partition("-")
         return stamp, int(n or 1)
