@@ -93,10 +93,11 @@ def preview(
     lat = window.latency_ms()
     if lat:
         interval = 1000 / info.fps if info.fps > 0 else float("nan")
-        half = len(window.latencies) // 2
+        values = window.latencies.values()
+        half = len(values) // 2
         first, second = (
-            1000 * float(np.percentile(part, 95)) if part else float("nan")
-            for part in (window.latencies[:half], window.latencies[half:])
+            1000 * float(np.percentile(part, 95)) if len(part) else float("nan")
+            for part in (values[:half], values[half:])
         )
         log.info(
             "capture-to-display latency p50 %.1f ms p95 %.1f ms (%.2f frame intervals); "
