@@ -27,6 +27,7 @@ from ..io.labels_sink import LabelsSink
 from ..io.sources import FrameSource, LoopSource, open_source
 from ..io.window_sink import WindowSink
 from ..pipeline import RunSummary, Sink, run
+from .convert import load_kernels
 
 __all__ = ["preview"]
 
@@ -71,6 +72,7 @@ def preview(
         sinks.append(stats_sink(stats, overwrite=overwrite))
     if labels is not None:
         sinks.append(LabelsSink(labels, fmt=labels_format, overwrite=overwrite))
+    load_kernels(cfg.engine)
     source = _open(source_spec, cfg, loop=loop)
     info = source.info
     log.info(
@@ -92,7 +94,9 @@ def preview(
     log.info("%s; %d frames shown", summary.describe(), window.shown)
     lat = window.latency_ms()
     if lat:
-        interval = 1000 / info.fps if info.fps > 0 else float("nan")
+        # The arrival rate, not the container's claim (MPEG-TS over TCP reports 60 for 30).
+        interval = 1000 * summary.elapsed_s / summary.frames_in if summary.frames_in else 0.0
+        interval = interval or float("nan")
         values = window.latencies.values()
         half = len(values) // 2
         first, second = (
