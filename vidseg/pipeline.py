@@ -40,11 +40,12 @@ from .engine import Segmenter
 from .errors import SourceReadError
 from .frames import Frame, FrameResult, StreamInfo
 from .io.sources import FrameSource
+from .osthreads import os_named
 from .pacing import PACINGS, LivePacer
 from .queues import END, POLL, BlockingQueue, Failure, LatestQueue, Reopen, Stop
 from .render import VIEWS
 from .stats import ClusterStats
-from .summary import RunSummary, latency_figures
+from .summary import LatencyLog, RunSummary, latency_figures
 
 __all__ = ["RunSummary", "Sink", "run"]
 
@@ -206,7 +207,7 @@ class _Run:
         # Sinks that want a turn while no frame comes (a window's key handling, paused).
         self.idlers = [i for i in (getattr(s, "idle", None) for s in sinks) if i is not None]
         self.summary = RunSummary(live=self.live)
-        self.latencies: list[float] = []
+        self.latencies = LatencyLog()
         self.inertia_sum = 0.0
         self.segmented = 0
         self.failures: list[BaseException] = []
@@ -222,8 +223,12 @@ class _Run:
                 self.source.close()
                 _finish_sinks(self.sinks[:i], ok=False)
                 raise
-        reader = threading.Thread(target=self.read, name="vidseg-read", daemon=True)
-        writer = threading.Thread(target=self.write, name="vidseg-write", daemon=True)
+        reader = threading.Thread(
+            target=os_named("vidseg-read", self.read), name="vidseg-read", daemon=True
+        )
+        writer = threading.Thread(
+            target=os_named("vidseg-write", self.write), name="vidseg-write", daemon=True
+        )
         source_error: SourceReadError | None = None
         ok = False
         try:
