@@ -113,6 +113,7 @@ def test_chunked_conversion_keeps_every_frame_its_time_and_the_audio(
         (["--workers", "2"], "work with --chunks"),
         (["--chunks", "2", "--labels", "L"], "--labels cannot be combined with --chunks"),
         (["--chunks", "2", "--max-frames", "5"], "--max-frames cannot be combined"),
+        (["--chunks", "2", "--codec", "nope"], "video encoder 'nope' is not available"),
     ],
 )
 def test_bad_chunk_options_are_one_line_and_exit_2(

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..errors import ConfigError, VidsegError
-from ..io._partial import check_output_file
 
 if TYPE_CHECKING:
     from ..dist.chunk_task import ChunkOutput
@@ -149,10 +148,12 @@ def convert_chunked(
         raise ConfigError(f"--chunks must be at least 1, got {chunks}")
     path = check_chunkable(source_spec)
     _check_options(cfg, **unsupported)
-    check_output_file(output, overwrite=overwrite)
-    from ..io.codecs import choose_codec
+    from ..io.video_sink import VideoFileSink
 
-    choose_codec(cfg.output.codec, output)  # an unknown container fails here, before work
+    out = cfg.output
+    # The sink's constructor checks everything about the output (location, existing
+    # file, container, encoder, crf) and creates nothing: the chunks are written so.
+    VideoFileSink(output, codec=out.codec, crf=out.crf, preset=out.preset, overwrite=overwrite)
     if stats is not None:
         from ..io.data_sinks import stats_sink
 
