@@ -142,14 +142,13 @@ def convert_chunked(
     from ..dist.chunks import check_seekable, handover_frames, plan_chunks, scan_video
     from ..dist.shared_palette import shared_palette
     from ..engine.palette_file import Palette
+    from ..io.video_sink import VideoFileSink
 
     began = time.monotonic()
     if chunks < 1:
         raise ConfigError(f"--chunks must be at least 1, got {chunks}")
     path = check_chunkable(source_spec)
     _check_options(cfg, **unsupported)
-    from ..io.video_sink import VideoFileSink
-
     out = cfg.output
     # The sink's constructor checks everything about the output (location, existing
     # file, container, encoder, crf) and creates nothing: the chunks are written so.

@@ -74,10 +74,10 @@ def run_chunked(args: argparse.Namespace) -> int:
                 "--preview": args.preview,
             },
         )
-    if received:
-        name = signal.Signals(received[0]).name
+    if summary.stopped:
+        name = signal.Signals(received[0]).name if received else "a stop"
         log.warning("stopped by %s; nothing written under the output's name", name)
-        return 128 + received[0]
+        return 128 + received[0] if received else 1
     log.info(
         "converted %d frames in %d chunks on %d workers in %.1f s",
         summary.frames,
