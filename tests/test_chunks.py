@@ -9,6 +9,7 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.media import DASHCAM, TRAFFIC, VTEST, media, packet_times
@@ -238,3 +239,23 @@ def test_a_hand_over_is_bit_for_bit_the_next_chunks_run(tmp_path: Path) -> None:
 
     taken = rows(outs[0].stats, outs[0].handover, first.end)
     assert taken and taken == rows(outs[1].stats, outs[0].handover, first.end)
+
+
+def test_the_hand_over_goes_where_the_next_run_agrees_with_this_one() -> None:
+    from vidseg.dist.handover import HandoverChooser, State
+
+    image = np.zeros((8, 8, 3), np.uint8)
+    colors = np.array([[0, 0, 0], [255, 255, 255]], np.float32)
+    left = np.zeros((8, 8), np.uint8)
+    left[:, 4:] = 1
+    top = np.zeros((8, 8), np.uint8)
+    top[4:] = 1
+
+    def state(labels: np.ndarray) -> State:
+        return State(image=image, labels=labels, recolor=image, colors=colors)
+
+    chooser = HandoverChooser(state(left))
+    for nxt in (top, top, top, left, top):  # the next run agrees at position 3 only
+        chooser.add(state(left), state(nxt))
+    at, slc, flicker = chooser.best()
+    assert (at, slc, flicker) == (3, 0.0, 0.0)
