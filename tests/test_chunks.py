@@ -259,3 +259,27 @@ def test_the_hand_over_goes_where_the_next_run_agrees_with_this_one() -> None:
         chooser.add(state(left), state(nxt))
     at, slc, flicker = chooser.best()
     assert (at, slc, flicker) == (3, 0.0, 0.0)
+
+
+def test_the_chunk_modules_load_no_dask() -> None:
+    import subprocess
+    import sys
+
+    modules = [
+        "vidseg.cli",
+        "vidseg.cli.chunks",
+        "vidseg.apps.chunked",
+        "vidseg.dist.chunks",
+        "vidseg.dist.chunk_task",
+        "vidseg.dist.handover",
+        "vidseg.dist.join",
+        "vidseg.dist.shared_palette",
+    ]
+    code = (
+        f"import sys, {', '.join(modules)}\n"
+        "from vidseg.cli import build_parser\n"
+        "build_parser()\n"
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
