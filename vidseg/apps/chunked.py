@@ -179,6 +179,8 @@ def convert_chunked(
     )
     if start_palette is None:
         start_palette = shared_palette(path, index, cfg)
+    else:
+        log.info("every chunk starts from the palette in %s", palette)
     workdir = output.with_name(f"{output.stem}.partial.chunks")
     if workdir.exists():
         log.warning("replacing the work directory an earlier run left: %s", workdir)
