@@ -201,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(sub)
     _add_preview(sub, common)
     _add_analyze(sub, common)
+    _add_batch(sub)
     return parser
 
 
@@ -429,6 +430,74 @@ def _run_analyze(args: argparse.Namespace, cfg: Config) -> int:
     return _exit_code(received, summary)
 
 
+def _add_batch(sub: Any) -> None:
+    batch = sub.add_parser(
+        "batch",
+        help="convert (and analyse) many videos on a Dask cluster, resumably",
+        description="Convert every video INPUTS name (files, directories searched "
+        "recursively, globs) into DIR, one folder per input, on a local Dask cluster "
+        "(loopback only, one worker process per core) or on the one --scheduler names.  "
+        "DIR/manifest.json records what is done: a rerun skips it and redoes what changed.",
+        epilog="examples:\n"
+        "  vidseg batch archive/ --out segmented/             # local cluster\n"
+        "  dask scheduler --host 127.0.0.1 --port 8786 &\n"
+        "  dask worker tcp://127.0.0.1:8786 --nworkers 2 --nthreads 1 --host 127.0.0.1 &\n"
+        "  vidseg batch 'cams/*/*.mp4' --out seg/ --scheduler tcp://127.0.0.1:8786\n",
+        formatter_class=_Formatter,
+    )
+    batch.add_argument("inputs", nargs="+", metavar="INPUTS", help="files, directories, globs")
+    batch.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    batch.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask scheduler (tcp://host:8786); default: a local cluster",
+    )
+    batch.add_argument(
+        "--workers", type=int, metavar="N", help="local worker processes (default: the cores)"
+    )
+    batch.add_argument(
+        "--analyze",
+        action="store_true",
+        help="also what `vidseg analyze` gives (implied by an analysis section in the config)",
+    )
+    batch.add_argument(
+        "--labels",
+        choices=("png", "npz"),
+        metavar="FORMAT",
+        help="also write label maps (png or npz) into each input's labels/ folder",
+    )
+    batch.add_argument(
+        "--overwrite", action="store_true", help="redo every input, also those already done"
+    )
+    batch.add_argument("-v", "--verbose", action="count", default=0, help="debug log output")
+    batch.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+    batch.add_argument("--config", type=Path, help="YAML config file (see config.yaml)")
+    _add_config_flags(batch)
+
+
+def _run_batch(args: argparse.Namespace, cfg: Config) -> int:
+    from .apps.batch import BatchOptions, batch, log_summary
+    from .dist.cluster import ClusterConfig
+
+    opts = BatchOptions(
+        inputs=args.inputs,
+        out=args.out,
+        cluster=ClusterConfig(scheduler=args.scheduler, workers=args.workers),
+        analyze=args.analyze,
+        labels_format=args.labels,
+        overwrite=args.overwrite,
+        progress=cfg.run.progress and not args.quiet,
+    )
+    stop = threading.Event()
+    received: list[int] = []
+    with _signals_stop(stop, received):
+        report = batch(opts, cfg, stop=stop)
+    log_summary(report)
+    if received:
+        return 128 + received[0]
+    return 1 if report.failed else 0
+
+
 def _config(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config)
     overrides = {
@@ -599,6 +668,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _run_preview(args, cfg)
             if args.command == "analyze":
                 return _run_analyze(args, cfg)
+            if args.command == "batch":
+                return _run_batch(args, cfg)
             return _convert(args, cfg, "demo" if args.command == "demo" else args.input)
         except VidsegError as exc:
             print(f"vidseg: error: {exc}", file=sys.stderr)
