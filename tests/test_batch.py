@@ -1,0 +1,234 @@
+"""``vidseg batch`` on real Dask clusters over real clips (few frames each)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.media import TRAFFIC, VTEST, media
+from vidseg.apps.batch import BatchOptions, BatchReport, batch
+from vidseg.cli import main
+from vidseg.config import Config
+from vidseg.dist.cluster import ClusterConfig, open_client
+
+HORSES = "o4n_horses_panning.mp4"
+FRAMES = "8"
+
+
+def _manifest(out: Path) -> dict[str, dict[str, object]]:
+    return json.loads((out / "manifest.json").read_text())["inputs"]
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """A shared local cluster (2 worker processes) the API tests submit to."""
+    with open_client(ClusterConfig(workers=2)) as client:
+        yield client.scheduler.address
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    """Two real clips both called clip.mp4 in different folders, and a corrupt file."""
+    root = tmp_path / "in"
+    for folder, name in (("a", HORSES), ("b", TRAFFIC)):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "clip.mp4").symlink_to(media(name))
+    (root / "b" / "broken.mp4").write_bytes(os.urandom(20000))
+    return root
+
+
+def test_batch_converts_each_input_like_convert_and_resumes(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], scheduler: str
+) -> None:
+    out = tmp_path / "out"
+    args = ["batch", str(inputs), "--out", str(out), "--workers", "2", "--labels", "png"]
+    assert main([*args, "--max-frames", FRAMES, "--no-progress"]) == 1
+    entries = _manifest(out)
+    by_name = {Path(k).relative_to(inputs).as_posix(): v for k, v in entries.items()}
+    assert by_name["a/clip.mp4"]["folder"] == "clip"
+    assert by_name["b/clip.mp4"]["folder"] == "clip-2"
+    assert by_name["b/broken.mp4"]["status"] == "failed"
+    assert "cannot open" in str(by_name["b/broken.mp4"]["error"])
+    assert "failed: " + str(inputs / "b" / "broken.mp4") in capsys.readouterr().err
+    for folder in ("clip", "clip-2"):
+        assert by_name["a/clip.mp4" if folder == "clip" else "b/clip.mp4"]["status"] == "done"
+        assert {p.name for p in (out / folder).iterdir()} == {"clip.mp4", "stats.csv", "labels"}
+
+    # Same statistics and label maps as `vidseg convert` of that file, same config.
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    convert_args = ["convert", str(inputs / "b" / "clip.mp4"), str(ref / "clip.mp4")]
+    convert_args += ["--stats", str(ref / "stats.csv"), "--labels", str(ref / "labels")]
+    assert main([*convert_args, "--max-frames", FRAMES, "--no-progress"]) == 0
+    assert (out / "clip-2" / "stats.csv").read_bytes() == (ref / "stats.csv").read_bytes()
+    labels = sorted(p.name for p in (ref / "labels").iterdir())
+    assert labels and labels == sorted(p.name for p in (out / "clip-2" / "labels").iterdir())
+    for name in labels:
+        assert (out / "clip-2" / "labels" / name).read_bytes() == (
+            ref / "labels" / name
+        ).read_bytes()
+
+    # A rerun skips what is done (no cluster needed) ...
+    good = [str(inputs / "a"), str(inputs / "b" / "clip.mp4")]
+    stamp = (out / "clip" / "stats.csv").stat().st_mtime_ns
+    rerun = ["batch", *good, "--out", str(out), "--labels", "png", "--no-progress"]
+    assert main([*rerun, "--max-frames", FRAMES]) == 0
+    assert "2 of 2 inputs done already" in capsys.readouterr().err
+    assert (out / "clip" / "stats.csv").stat().st_mtime_ns == stamp
+    # ... and a changed config redoes them (on the shared cluster: one start saved).
+    assert main([*rerun, "--max-frames", "5", "--scheduler", scheduler]) == 0
+    frames = {
+        line.split(",")[0] for line in (out / "clip" / "stats.csv").read_text().splitlines()[1:]
+    }
+    assert len(frames) == 5
+    assert not list(out.rglob("*.partial*"))
+
+
+class _Running:
+    """A batch of the one VTEST clip running in a thread against ``scheduler``."""
+
+    def __init__(self, scheduler: str, tmp_path: Path, max_frames: int) -> None:
+        self.clip = tmp_path / "vtest.avi"
+        self.clip.symlink_to(media(VTEST))
+        self.out = tmp_path / "out"
+        self.cfg = Config().with_overrides({"max_frames": max_frames, "progress": False})
+        cluster = ClusterConfig(scheduler=scheduler)
+        self.opts = BatchOptions(inputs=[str(self.clip)], out=self.out, cluster=cluster)
+        self.stop = threading.Event()
+        self.report: BatchReport | None = None
+        self._thread = threading.Thread(target=self._run)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self.report = batch(self.opts, self.cfg, stop=self.stop)
+
+    def wait_for_partial(self) -> None:
+        """Until the task has started writing its video."""
+        deadline = time.monotonic() + 60
+        while not list(self.out.rglob("*.partial.mp4")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def join(self) -> BatchReport:
+        self._thread.join(timeout=120)
+        assert self.report is not None
+        return self.report
+
+
+def test_a_worker_killed_mid_task_is_retried_and_the_batch_completes(
+    scheduler: str, tmp_path: Path
+) -> None:
+    from distributed import Client
+
+    running = _Running(scheduler, tmp_path, max_frames=60)
+    with Client(scheduler) as client:
+        pids = client.run(os.getpid)
+        running.wait_for_partial()
+        busy = [w for w, keys in client.processing().items() if keys]
+        assert busy, "the task never started"
+        os.kill(pids[busy[0]], signal.SIGKILL)
+    report = running.join()
+    assert report.done == [str(running.clip)] and not report.failed
+    assert _manifest(running.out)[str(running.clip)]["frames"] == 60
+
+
+def test_ctrl_c_stops_running_tasks_keeps_partials_and_a_rerun_finishes(
+    scheduler: str, tmp_path: Path
+) -> None:
+    running = _Running(scheduler, tmp_path, max_frames=200)
+    running.wait_for_partial()
+    running.stop.set()
+    clip, folder = str(running.clip), running.out / "vtest"
+    assert running.join().stopped == [clip]
+    assert list(folder.glob("vtest.partial.mp4"))
+    assert not (folder / "vtest.mp4").exists()
+    assert _manifest(running.out)[clip]["status"] == "pending"
+    again = batch(running.opts, running.cfg.with_overrides({"max_frames": 10}))
+    assert again.done == [clip]
+    assert (folder / "vtest.mp4").exists()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dask_processes(tmp_path: Path) -> Iterator[tuple[str, list[int]]]:
+    """`dask scheduler` and `dask worker` (2 processes) on 127.0.0.1, as the README runs them."""
+    import subprocess
+    import sys
+
+    # The YAML form removes the nanny's MALLOC_TRIM_THRESHOLD_ (an environment
+    # variable cannot: Dask lower-cases the key); see docs/notes/batch.md.
+    conf = tmp_path / "dask-config"
+    conf.mkdir()
+    (conf / "vidseg.yaml").write_text(
+        "distributed:\n  nanny:\n    pre-spawn-environ:\n      MALLOC_TRIM_THRESHOLD_: null\n"
+    )
+    env = {**os.environ, "DASK_CONFIG": str(conf)}
+    dask = str(Path(sys.executable).with_name("dask"))
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    local = ["--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"]
+    commands = [
+        [dask, "scheduler", "--port", address.rsplit(":", 1)[1], *local],
+        [dask, "worker", address, "--nworkers", "2", "--nthreads", "1", *local],
+    ]
+    procs = [
+        subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for c in commands
+    ]
+    try:
+        yield address, [p.pid for p in procs]
+    finally:
+        from distributed import Client
+
+        with contextlib.suppress(OSError, TimeoutError), Client(address, timeout="5s") as c:
+            c.shutdown()  # scheduler and workers end together, faster than signals
+        for p in reversed(procs):
+            p.send_signal(signal.SIGINT)  # dask's CLIs close their children on SIGINT
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def test_a_separate_dask_scheduler_and_workers_give_the_same_outputs(
+    dask_processes: tuple[str, list[int]], tmp_path: Path
+) -> None:
+    import psutil
+    from distributed import Client
+
+    address, pids = dask_processes
+    clip = tmp_path / "traffic.mp4"
+    clip.symlink_to(media(TRAFFIC))
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(2, timeout=60)
+        assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+    tree = [psutil.Process(p) for p in pids]
+    tree += [c for p in list(tree) for c in p.children(recursive=True)]
+    listening = {
+        c.laddr.ip
+        for p in tree
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    }
+    assert listening == {"127.0.0.1"}
+
+    out, ref = tmp_path / "out", tmp_path / "ref.csv"
+    flags = ["--max-frames", FRAMES, "--no-progress"]
+    assert main(["batch", str(clip), "--out", str(out), "--scheduler", address, *flags]) == 0
+    assert main(["convert", str(clip), str(tmp_path / "ref.mp4"), "--stats", str(ref), *flags]) == 0
+    assert (out / "traffic" / "stats.csv").read_bytes() == ref.read_bytes()
