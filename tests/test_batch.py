@@ -232,3 +232,22 @@ def test_a_separate_dask_scheduler_and_workers_give_the_same_outputs(
     assert main(["batch", str(clip), "--out", str(out), "--scheduler", address, *flags]) == 0
     assert main(["convert", str(clip), str(tmp_path / "ref.mp4"), "--stats", str(ref), *flags]) == 0
     assert (out / "traffic" / "stats.csv").read_bytes() == ref.read_bytes()
+
+
+def test_an_analysis_section_adds_what_analyze_gives(scheduler: str, tmp_path: Path) -> None:
+    clip = tmp_path / "traffic.mp4"
+    clip.symlink_to(media(TRAFFIC))
+    config = tmp_path / "zones.yaml"
+    config.write_text(
+        "analysis:\n  zones:\n    - name: lane\n      units: relative\n"
+        "      points: [[0.1, 0.2], [0.5, 0.2], [0.5, 0.8], [0.1, 0.8]]\n"
+    )
+    out, ref = tmp_path / "out", tmp_path / "ref.csv"
+    flags = ["--config", str(config), "--max-frames", "4", "--no-progress"]
+    assert main(["batch", str(clip), "--out", str(out), "--scheduler", scheduler, *flags]) == 0
+    assert main(["analyze", str(clip), "--stats", str(ref), *flags]) == 0
+    folder = out / "traffic"
+    assert (folder / "zones.csv").read_bytes() == ref.read_bytes()
+    assert (folder / "report.html").is_file() and (folder / "stats.csv").is_file()
+    outputs = _manifest(out)[str(clip)]["outputs"]
+    assert "traffic/zones.maps.npz" in outputs  # type: ignore[operator]

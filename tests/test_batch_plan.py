@@ -87,3 +87,19 @@ def test_bad_usage_exits_2_before_any_cluster(
     args = ["batch", *argv] if argv[0].startswith("/") else ["batch", str(clip), *argv]
     assert main([*args, "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_bar_counts_frames_from_worker_events_and_videos() -> None:
+    from vidseg.dist.progress import BatchProgress
+
+    bar = BatchProgress({"a": 10, "b": 20}, enabled=False)
+    bar.on_event((0.0, {"input": "a", "frames": 4, "state": "running"}))
+    bar.on_event((0.0, {"input": "b", "frames": 5, "state": "running"}))
+    bar.on_event((0.0, {"input": "other batch", "frames": 99}))
+    assert bar.frames == 9
+    bar.on_event((0.0, {"input": "a", "frames": 0}))  # a retried task starts again
+    assert bar.frames == 5
+    bar.finished("a", ok=True)
+    bar.finished("b", ok=False)
+    assert (bar.frames, bar.done, bar.failed) == (15, 1, 1)
+    bar.close()

@@ -98,7 +98,13 @@ def output_names(source: str, analyze: bool, labels: bool) -> dict[str, str]:
     if labels:
         names["labels"] = "labels"
     if analyze:
-        names |= {"zones": "zones.csv", "events": "events.ndjson", "report": "report.html"}
+        names |= {
+            "zones": "zones.csv",
+            "maps": "zones.maps.npz",
+            "events": "events.ndjson",
+            "report": "report.html",
+            "report_files": "report_files",
+        }
     return names
 
 
