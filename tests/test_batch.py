@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,9 +30,15 @@ def _manifest(out: Path) -> dict[str, dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
-    """A shared local cluster (2 worker processes) the API tests submit to."""
-    with open_client(ClusterConfig(workers=2)) as client:
-        yield client.scheduler.address
+    """A shared local cluster (2 worker processes) the API tests submit to.
+
+    One worker death per task is retried; a second makes it Dask's KilledWorker.
+    """
+    import dask.config
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        with open_client(ClusterConfig(workers=2)) as client:
+            yield client.scheduler.address
 
 
 @pytest.fixture
@@ -93,28 +100,30 @@ def test_batch_converts_each_input_like_convert_and_resumes(
 
 
 class _Running:
-    """A batch of the one VTEST clip running in a thread against ``scheduler``."""
+    """A batch of the one VTEST clip (60 frames) running in a thread against ``scheduler``."""
 
-    def __init__(self, scheduler: str, tmp_path: Path, max_frames: int) -> None:
+    def __init__(self, scheduler: str, tmp_path: Path) -> None:
         self.clip = tmp_path / "vtest.avi"
         self.clip.symlink_to(media(VTEST))
         self.out = tmp_path / "out"
-        self.cfg = Config().with_overrides({"max_frames": max_frames, "progress": False})
+        cfg = Config().with_overrides({"max_frames": 60, "progress": False})
         cluster = ClusterConfig(scheduler=scheduler)
-        self.opts = BatchOptions(inputs=[str(self.clip)], out=self.out, cluster=cluster)
-        self.stop = threading.Event()
+        opts = BatchOptions(inputs=[str(self.clip)], out=self.out, cluster=cluster)
         self.report: BatchReport | None = None
-        self._thread = threading.Thread(target=self._run)
+        self._thread = threading.Thread(target=lambda: setattr(self, "report", batch(opts, cfg)))
         self._thread.start()
 
-    def _run(self) -> None:
-        self.report = batch(self.opts, self.cfg, stop=self.stop)
-
-    def wait_for_partial(self) -> None:
-        """Until the task has started writing its video."""
+    def kill_its_worker(self, client: Any, after: str | None = None) -> str:
+        """SIGKILL the worker running the task (once it runs on a worker other than
+        ``after``, a killed one); returns that worker's address."""
         deadline = time.monotonic() + 60
-        while not list(self.out.rglob("*.partial.mp4")) and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            busy = [w for w, keys in client.processing().items() if keys and w != after]
+            if busy and list(self.out.rglob("*.partial.mp4")):
+                os.kill(client.run(os.getpid, workers=busy[:1])[busy[0]], signal.SIGKILL)
+                return busy[0]
             time.sleep(0.05)
+        raise AssertionError("the task never started")
 
     def join(self) -> BatchReport:
         self._thread.join(timeout=120)
@@ -127,31 +136,55 @@ def test_a_worker_killed_mid_task_is_retried_and_the_batch_completes(
 ) -> None:
     from distributed import Client
 
-    running = _Running(scheduler, tmp_path, max_frames=60)
+    running = _Running(scheduler, tmp_path)
     with Client(scheduler) as client:
-        pids = client.run(os.getpid)
-        running.wait_for_partial()
-        busy = [w for w, keys in client.processing().items() if keys]
-        assert busy, "the task never started"
-        os.kill(pids[busy[0]], signal.SIGKILL)
+        running.kill_its_worker(client)
     report = running.join()
     assert report.done == [str(running.clip)] and not report.failed
     assert _manifest(running.out)[str(running.clip)]["frames"] == 60
 
 
+def test_a_task_whose_workers_keep_dying_is_that_files_failure(
+    scheduler: str, tmp_path: Path
+) -> None:
+    from distributed import Client
+
+    running = _Running(scheduler, tmp_path)
+    with Client(scheduler) as client:
+        first = running.kill_its_worker(client)
+        running.kill_its_worker(client, after=first)  # past allowed-failures (1 here)
+    report = running.join()
+    assert list(report.failed) == [str(running.clip)]
+    assert "KilledWorker" in report.failed[str(running.clip)]
+    assert _manifest(running.out)[str(running.clip)]["status"] == "failed"
+    assert list((running.out / "vtest").glob("*.partial.*"))  # kept, named as convert names them
+
+
 def test_ctrl_c_stops_running_tasks_keeps_partials_and_a_rerun_finishes(
     scheduler: str, tmp_path: Path
 ) -> None:
-    running = _Running(scheduler, tmp_path, max_frames=200)
-    running.wait_for_partial()
-    running.stop.set()
-    clip, folder = str(running.clip), running.out / "vtest"
-    assert running.join().stopped == [clip]
-    assert list(folder.glob("vtest.partial.mp4"))
-    assert not (folder / "vtest.mp4").exists()
-    assert _manifest(running.out)[clip]["status"] == "pending"
-    again = batch(running.opts, running.cfg.with_overrides({"max_frames": 10}))
-    assert again.done == [clip]
+    import subprocess
+    import sys
+
+    clip, out = tmp_path / "vtest.avi", tmp_path / "out"
+    clip.symlink_to(media(VTEST))
+    cmd = [sys.executable, "-m", "vidseg", "batch", str(clip), "--out", str(out)]
+    cmd += ["--workers", "2", "--max-frames", "300", "--no-progress"]
+    # Its own process group, as a terminal's Ctrl-C reaches the workers too.
+    proc = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not list(out.rglob("*.partial.mp4")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, err
+    folder = out / "vtest"
+    assert list(folder.glob("vtest.partial.mp4")) and not (folder / "vtest.mp4").exists()
+    assert "stopped" in err and "Traceback" not in err
+    assert _manifest(out)[str(clip)]["status"] == "pending"
+    cfg = Config().with_overrides({"max_frames": 10, "progress": False})
+    opts = BatchOptions(inputs=[str(clip)], out=out, cluster=ClusterConfig(scheduler=scheduler))
+    assert batch(opts, cfg).done == [str(clip)]
     assert (folder / "vtest.mp4").exists()
 
 

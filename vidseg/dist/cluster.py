@@ -126,6 +126,7 @@ def open_client(cfg: ClusterConfig) -> Iterator[Client]:
                 dashboard_address=f"{LOOPBACK}:0",
                 # None would still start each worker's HTTP server, on 0.0.0.0.
                 worker_dashboard_address=f"{LOOPBACK}:0",
+                preload=["vidseg.dist.worker_setup"],  # Ctrl-C is the client's (see there)
             ) as cluster,
             Client(cluster) as client,
         ):
