@@ -35,10 +35,40 @@ def scheduler() -> Iterator[str]:
     One worker death per task is retried; a second makes it Dask's KilledWorker.
     """
     import dask.config
+    import distributed  # noqa: F401  (its defaults first: set() would drop them on exit)
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         with open_client(ClusterConfig(workers=2)) as client:
             yield client.scheduler.address
+
+
+def _listening(procs: list[Any]) -> set[tuple[str, int]]:
+    import psutil
+
+    return {
+        (c.laddr.ip, c.laddr.port)
+        for p in procs
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    }
+
+
+def test_the_local_cluster_listens_on_loopback_only_and_drops_malloc_trim(scheduler: str) -> None:
+    import psutil
+    from distributed import Client
+
+    with Client(scheduler) as client:
+        info = client.scheduler_info()
+        env = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+        workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+    assert len(info["workers"]) == 2
+    assert all(w["nthreads"] == 1 for w in info["workers"].values())
+    assert set(env.values()) == {None}
+    # This process holds the scheduler and the nannies; the workers are processes of their own.
+    sockets = _listening([psutil.Process(), *workers])
+    # scheduler, its HTTP server, 2 nannies, 2 workers and their HTTP servers
+    assert len(sockets) >= 7, sockets
+    assert {ip for ip, _ in sockets} == {"127.0.0.1"}, sockets
 
 
 @pytest.fixture
@@ -252,13 +282,7 @@ def test_a_separate_dask_scheduler_and_workers_give_the_same_outputs(
         assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
     tree = [psutil.Process(p) for p in pids]
     tree += [c for p in list(tree) for c in p.children(recursive=True)]
-    listening = {
-        c.laddr.ip
-        for p in tree
-        for c in p.net_connections(kind="inet")
-        if c.status == psutil.CONN_LISTEN
-    }
-    assert listening == {"127.0.0.1"}
+    assert {ip for ip, _ in _listening(tree)} == {"127.0.0.1"}
 
     out, ref = tmp_path / "out", tmp_path / "ref.csv"
     flags = ["--max-frames", FRAMES, "--no-progress"]
