@@ -35,6 +35,7 @@ import csv
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -49,6 +50,7 @@ from pathlib import Path
 _K = 8  # the default number of clusters: rows per frame in the statistics
 _DOWN_S = 5.0  # how long the server stays down at each drop
 _GAP_S = 4.0  # a gap in the statistics' time_s this long is an outage, not slow processing
+_WRITTEN = re.compile(r"(\d+) frames written (?:of|in) ")
 _LAG_GROWTH_S = 0.25  # allowed growth of the mean lag (the machine is shared: jitter)
 
 
@@ -231,10 +233,9 @@ def _frames_in(path: Path) -> tuple[int, str]:
 
 
 def _written(log: str) -> int | None:
-    for line in log.splitlines():
-        if " frames written of " in line:
-            return int(line.split("INFO: ")[-1].split()[0])
-    return None
+    """Frames written, from the run's summary line (``N frames written in ...``)."""
+    found = _WRITTEN.findall(log)
+    return int(found[-1]) if found else None
 
 
 def report(out: Path, s: Soak, *, drop_every: float) -> bool:

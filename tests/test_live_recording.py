@@ -31,6 +31,8 @@ from media import (
 
 from vidseg.cli import main
 from vidseg.frames import Frame, StreamInfo
+from vidseg.io import segments
+from vidseg.io.heap import trim_heap
 from vidseg.io.video_sink import VideoFileSink
 
 
@@ -54,11 +56,11 @@ def _wait_for_rows(path: Path, rows: int, proc: subprocess.Popen[bytes]) -> None
     raise AssertionError(f"{path} never had {rows} rows")
 
 
-def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    """``vidseg convert ARGS`` in ``log``'s directory, stderr into ``log``."""
+def _spawn(args: list[str], log: Path, command: str = "convert") -> subprocess.Popen[bytes]:
+    """``vidseg COMMAND ARGS`` in ``log``'s directory, stderr into ``log``."""
     with open(log, "wb") as err:
         return subprocess.Popen(
-            [sys.executable, "-m", "vidseg", "convert", *args, "--no-progress", "--k", "3"],
+            [sys.executable, "-m", "vidseg", command, *args, "--no-progress", "--k", "3"],
             stdout=subprocess.DEVNULL,
             stderr=err,
             cwd=log.parent,
@@ -108,7 +110,10 @@ def test_signal_ends_a_live_run_with_every_output_under_its_name(tmp_path: Path,
     assert f"stopped by {signal.Signals(sig).name}" in log.read_text()
 
 
-def test_no_frame_dropped_at_start_and_max_frames_counts_frames_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["convert", "analyze"])
+def test_no_frame_dropped_at_start_and_max_frames_counts_frames_written(
+    tmp_path: Path, command: str
+) -> None:
     # A fresh process: the kernels load (warm-up) before the stream is opened, and the
     # stream is not probed for seconds, so the first frames come one at a time.
     need_ffmpeg()
@@ -117,14 +122,18 @@ def test_no_frame_dropped_at_start_and_max_frames_counts_frames_written(tmp_path
     server = serve_live(media(TRAFFIC), port, 60, size="160x96", fps=5)
     log = tmp_path / "err.txt"
     wait_listening(port, server)
-    proc = _spawn([f"tcp://127.0.0.1:{port}", "o.mp4", "--max-frames", "15"], log)
+    output = ["o.mp4"] if command == "convert" else ["--stats", "s.csv"]
+    proc = _spawn([f"tcp://127.0.0.1:{port}", *output, "--max-frames", "15"], log, command)
     try:
         assert proc.wait(timeout=120) == 0, log.read_text()
     finally:
         _stop(proc, server)
     text = log.read_text()
-    assert re.search(r"15 frames written in .* none dropped", text), text
-    assert _decoded(tmp_path / "o.mp4") == 15
+    assert re.search(r"15 frames written (in .* none|of 15 read .* 0) dropped", text), text
+    if command == "convert":
+        assert _decoded(tmp_path / "o.mp4") == 15
+    else:
+        assert _stats_frames(tmp_path / "s.csv") == list(range(15))
 
 
 def test_a_stream_down_at_start_is_waited_for_and_recorded(tmp_path: Path) -> None:
@@ -195,11 +204,18 @@ def test_an_unrecoverable_leftover_stops_the_run_with_one_line(
 # -- long recordings and their length ---------------------------------------------------
 
 
-def test_segmented_recording_files_all_play_and_add_up(tmp_path: Path) -> None:
+def test_segmented_recording_files_all_play_and_add_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     need_ffmpeg()
+    trims: list[bool] = []
+    monkeypatch.setattr(segments, "trim_heap", lambda: trims.append(trim_heap()) or True)
     out, stats = tmp_path / "cam.mp4", tmp_path / "s.csv"
     args = ["convert", str(media(TRAFFIC)), str(out), "--stats", str(stats), "--k", "3"]
     assert main([*args, "--segment-time", "3s", "--max-frames", "170", "--no-progress"]) == 0
+    # Each finished segment hands its freed memory back (days-long runs stay flat).
+    assert len(trims) == 3
+
     def order(f: Path) -> tuple[str, int]:  # a file converts fast: two may share a second
         stamp, _, n = f.stem.removeprefix("cam-").partition("-")
         return stamp, int(n or 1)

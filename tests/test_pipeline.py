@@ -19,6 +19,7 @@ from vidseg.io.data_sinks import stats_sink
 from vidseg.io.sources import ArraySource, LiveSource, VideoFileSource
 from vidseg.io.video_sink import VideoFileSink
 from vidseg.pipeline import RunSummary, run
+from vidseg.summary import LatencyLog, latency_figures
 
 
 class RecordingSink:
@@ -278,3 +279,17 @@ def test_real_clip_runs_with_scene_and_stats(tmp_path: Path) -> None:
     times = [r.frame.time_s for r in rec.results]
     assert all(b > a for a, b in itertools.pairwise(times))
     np.testing.assert_allclose(times[1] - times[0], 1001 / 30000, rtol=1e-3)
+
+
+def test_latency_log_stays_bounded_and_uniform_over_a_long_run() -> None:
+    # A days-long live run must not grow its latency record without bound.
+    log = LatencyLog(capacity=1000)
+    for i in range(100_000):
+        log.append(i / 1000.0)
+    values = log.values()
+    assert 500 <= len(values) <= 1000
+    steps = np.diff(values)
+    assert np.allclose(steps, steps[0], rtol=1e-3)  # a uniform sample, in time order (float32)
+    assert values[0] == 0.0 and values[-1] > 99.0 - steps[0] * 1.01
+    figures = latency_figures(log)
+    assert abs(figures["p50"] - 50_000) < 200 and figures["first_half"] < figures["second_half"]

@@ -44,7 +44,7 @@ from .pacing import PACINGS, LivePacer
 from .queues import END, POLL, BlockingQueue, Failure, LatestQueue, Reopen, Stop
 from .render import VIEWS
 from .stats import ClusterStats
-from .summary import RunSummary, latency_figures
+from .summary import LatencyLog, RunSummary, latency_figures
 
 __all__ = ["RunSummary", "Sink", "run"]
 
@@ -206,7 +206,7 @@ class _Run:
         # Sinks that want a turn while no frame comes (a window's key handling, paused).
         self.idlers = [i for i in (getattr(s, "idle", None) for s in sinks) if i is not None]
         self.summary = RunSummary(live=self.live)
-        self.latencies: list[float] = []
+        self.latencies = LatencyLog()
         self.inertia_sum = 0.0
         self.segmented = 0
         self.failures: list[BaseException] = []

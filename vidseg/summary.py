@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["RunSummary", "latency_figures"]
+__all__ = ["LatencyLog", "RunSummary", "latency_figures"]
 
 
 @dataclass
@@ -68,11 +68,64 @@ class RunSummary:
         return text
 
 
-def latency_figures(values: list[float]) -> dict[str, float]:
+class LatencyLog:
+    """Per-frame latencies (seconds) of a run in bounded memory, in time order.
+
+    Every value is kept until ``capacity`` (a million: 4 MiB, nine hours at 30
+    fps); then every other kept value is dropped and from then on every second
+    value is recorded, and so on: a uniform sample of the whole run whatever its
+    length, so percentiles and the first / second halves stay meaningful on a run
+    of days while memory stays flat.
+
+    >>> log = LatencyLog(capacity=4)
+    >>> for i in range(10):
+    ...     log.append(float(i))
+    >>> log.values().tolist(), len(log)
+    ([0.0, 4.0, 8.0], 3)
+    """
+
+    def __init__(self, capacity: int = 1 << 20) -> None:
+        if capacity < 2 or capacity % 2:
+            raise ValueError(f"capacity must be an even number >= 2, got {capacity!r}")
+        self._capacity = capacity
+        self._values = np.empty(min(capacity, 4096), np.float32)
+        self._n = 0
+        self._stride = 1
+        self._seen = 0
+
+    def append(self, seconds: float) -> None:
+        """Record one latency (kept when it falls on the current stride)."""
+        keep = self._seen % self._stride == 0
+        self._seen += 1
+        if not keep:
+            return
+        if self._n == len(self._values):
+            if self._n < self._capacity:
+                self._values = np.resize(self._values, min(2 * self._n, self._capacity))
+            else:  # full: keep every other value, record every other one from now on
+                kept = self._values[::2].copy()
+                self._values[: len(kept)] = kept
+                self._n, self._stride = len(kept), 2 * self._stride
+                if (self._seen - 1) % self._stride:
+                    return
+        self._values[self._n] = seconds
+        self._n += 1
+
+    def values(self) -> np.ndarray:
+        """The kept latencies in time order (a view; float32 seconds)."""
+        return self._values[: self._n]
+
+    def __len__(self) -> int:
+        return self._n
+
+
+def latency_figures(values: LatencyLog | np.ndarray | list[float]) -> dict[str, float]:
     """p50 / p95 / max and first- and second-half means of ``values`` (seconds), in ms."""
-    if not values:
+    if isinstance(values, LatencyLog):
+        values = values.values()
+    if len(values) == 0:
         return {}
-    ms = np.asarray(values) * 1000.0
+    ms = np.asarray(values, np.float64) * 1000.0
     half = max(len(ms) // 2, 1)
     return {
         "p50": float(np.percentile(ms, 50)),

@@ -37,6 +37,7 @@ from ..io.labels_sink import LabelsSink
 from ..io.sources import open_source
 from ..io.window_sink import WindowSink
 from ..pipeline import RunSummary, Sink, run
+from .convert import load_kernels
 
 __all__ = ["analyze"]
 
@@ -145,7 +146,10 @@ def analyze(
         assert control is not None
         sinks.append(WindowSink(control, screen=window, snapshots=snapshots, stop=stop))
 
+    # No encoder competes for the second core here: the labelling pass takes it.
+    engine = dataclasses.replace(cfg.engine, label_threads=max(2, cfg.engine.label_threads))
     try:
+        load_kernels(engine)
         source = open_source(
             source_spec,
             reconnect_attempts=cfg.run.reconnect_attempts,
@@ -161,8 +165,6 @@ def analyze(
     detector: EventSink | None = None
     try:
         layout = ZoneLayout.build(acfg, info.width, info.height)
-        # No encoder competes for the second core here: the labelling pass takes it.
-        engine = dataclasses.replace(cfg.engine, label_threads=max(2, cfg.engine.label_threads))
         segmenter = Segmenter.from_config(engine)
         segmenter.set_mask(layout.ignore)
         if events is not None:

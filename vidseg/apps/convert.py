@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, EngineConfig
 from ..control import RunControl
 from ..engine import Segmenter
 from ..engine.palette_file import Palette
@@ -31,7 +31,7 @@ from ..io.window_sink import WindowSink
 from ..pipeline import RunSummary, Sink, run
 from .terminal import outputs_written, progress_line, summary_text
 
-__all__ = ["AreaSummarySink", "convert", "segmenter_for", "warm_up"]
+__all__ = ["AreaSummarySink", "convert", "load_kernels", "segmenter_for", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,16 @@ def warm_up(segmenter: Segmenter) -> None:
         result = FrameResult(frame=frame, segmentation=seg, stats=None)  # type: ignore[arg-type]
         assert result.view_i420 is not None  # the colour tables and the I420 painter
     segmenter.reset()
+
+
+def load_kernels(engine: EngineConfig) -> None:
+    """Load the compiled kernels that ``engine``'s settings use, before a source opens.
+
+    A throwaway segmenter does it (the run's may hold a loaded palette), so no frame
+    of a live source waits for the kernels or is dropped while they load.
+    """
+    with Segmenter.from_config(engine) as warm:
+        warm_up(warm)
 
 
 def convert(
@@ -178,10 +188,7 @@ def convert(
         assert control is not None
         sinks.append(WindowSink(control, screen=window, snapshots=snapshots, stop=stop))
 
-    # The kernels load before a live source is opened (a throwaway segmenter: the
-    # run's may hold a loaded palette), so no frame waits for them or is dropped.
-    with Segmenter.from_config(cfg.engine) as warm:
-        warm_up(warm)
+    load_kernels(cfg.engine)
     try:
         source = open_source(
             source_spec,

@@ -27,6 +27,7 @@ from ..io.labels_sink import LabelsSink
 from ..io.sources import FrameSource, LoopSource, open_source
 from ..io.window_sink import WindowSink
 from ..pipeline import RunSummary, Sink, run
+from .convert import load_kernels
 
 __all__ = ["preview"]
 
@@ -71,6 +72,7 @@ def preview(
         sinks.append(stats_sink(stats, overwrite=overwrite))
     if labels is not None:
         sinks.append(LabelsSink(labels, fmt=labels_format, overwrite=overwrite))
+    load_kernels(cfg.engine)
     source = _open(source_spec, cfg, loop=loop)
     info = source.info
     log.info(
@@ -92,11 +94,14 @@ def preview(
     log.info("%s; %d frames shown", summary.describe(), window.shown)
     lat = window.latency_ms()
     if lat:
-        interval = 1000 / info.fps if info.fps > 0 else float("nan")
-        half = len(window.latencies) // 2
+        # The arrival rate, not the container's claim (MPEG-TS over TCP reports 60 for 30).
+        interval = 1000 * summary.elapsed_s / summary.frames_in if summary.frames_in else 0.0
+        interval = interval or float("nan")
+        values = window.latencies.values()
+        half = len(values) // 2
         first, second = (
-            1000 * float(np.percentile(part, 95)) if part else float("nan")
-            for part in (window.latencies[:half], window.latencies[half:])
+            1000 * float(np.percentile(part, 95)) if len(part) else float("nan")
+            for part in (values[:half], values[half:])
         )
         log.info(
             "capture-to-display latency p50 %.1f ms p95 %.1f ms (%.2f frame intervals); "

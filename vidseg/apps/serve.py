@@ -22,6 +22,7 @@ from ..io.sources import DemoSource, FrameSource, open_source
 from ..io.sources.paced import PacedSource
 from ..pipeline import RunSummary, run
 from ..web import WebSink, resolve_token
+from .convert import load_kernels
 
 __all__ = ["open_served_source", "parse_serve_address", "serve", "web_sink"]
 
@@ -116,6 +117,7 @@ def serve(
     control = RunControl(n_clusters=cfg.engine.n_clusters, view=cfg.output.view)
     sink = web_sink(host, port, token, control)
     try:
+        load_kernels(cfg.engine)
         source = open_served_source(spec, cfg, loop=loop)
         info = source.info
         log.info("input %s: %dx%d at %.3g fps", info.name, info.width, info.height, info.fps)

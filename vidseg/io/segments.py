@@ -25,6 +25,7 @@ from typing import Any, cast
 from ..errors import SinkError
 from ..frames import Frame, FrameResult, StreamInfo
 from ._partial import partial_path
+from .heap import trim_heap
 from .remux import recover_leftover
 from .video_sink import VideoFileSink
 
@@ -141,6 +142,8 @@ class SegmentedVideoSink:
         if self._info is None or self._closed:
             raise SinkError(f"segmented video sink {str(self.path)!r} is not open")
         frame = result.frame
+        if self._finisher is not None and not self._finisher.is_alive():
+            self._join()
         if self._current is not None and frame.time_s - self._start_time >= self.segment_time:
             self._end_segment()
         if self._current is None:
@@ -216,3 +219,6 @@ class SegmentedVideoSink:
         if self._finisher is not None:
             self._finisher.join()
             self._finisher = None
+            # The finished file's encoder, muxer and remux freed tens of MiB that glibc
+            # would keep; trimmed once the thread is gone (its exit frees some too).
+            trim_heap()

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import SinkError
 from ..render import fixed_palette
-from ..summary import latency_figures
+from ..summary import LatencyLog, latency_figures
 from .display import DEFAULT_SCREEN, Screen
 from .hud import KEY_MAP, HudInfo, draw_hud
 
@@ -101,8 +101,9 @@ class WindowSink:
     ----------
     shown : int
         Frames shown.
-    latencies : list of float
-        Live sources: seconds from capture to the frame on screen, per frame.
+    latencies : LatencyLog
+        Live sources: seconds from capture to the frame on screen, per frame
+        (bounded: a uniform sample of a long run).
     """
 
     def __init__(
@@ -118,7 +119,7 @@ class WindowSink:
         self.snapshots, self.stop = snapshots, stop or threading.Event()
         self.name = "vidseg"
         self.shown = 0
-        self.latencies: list[float] = []
+        self.latencies = LatencyLog()
         self._live = False
         self._created = False
         self._gone = False  # closed by the user, q, or Esc

@@ -19,6 +19,7 @@ import numpy as np
 from ...errors import SourceOpenError, SourceReadError
 from ...errors import reason as error_reason
 from ...frames import Frame, StreamInfo
+from ..heap import trim_heap
 from ._base import SourceBase, to_bgr
 
 __all__ = ["MAX_BACKOFF_S", "STREAM_SCHEMES", "CameraSource", "LiveSource", "NetworkSource"]
@@ -189,6 +190,7 @@ class LiveSource(SourceBase):
             else:
                 if not at_start:
                     self.reconnects += 1
+                    trim_heap()  # the lost connection's decoder and buffers are freed
                 logger.info(
                     "%r: %sconnected (attempt %d%s)", name, "" if at_start else "re", attempt, of
                 )
