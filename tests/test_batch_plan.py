@@ -53,6 +53,10 @@ def test_manifest_folders_never_collide_and_changes_are_seen(tmp_path: Path) -> 
     again = Manifest(out)
     assert again.assign([b, a]) == {a: "cam-2", b: "cam-3"}  # kept across runs
     assert again.is_done(a, "c1") and not again.is_done(a, "c2") and not again.is_done(b, "c1")
+    again.update(a, outputs=("cam-2/cam.mp4",))
+    assert not again.is_done(a, "c1")  # its output is gone
+    _touch(out / "cam-2" / "cam.mp4")
+    assert again.is_done(a, "c1")
     os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched: hash decides
     assert not again.is_done(a, "c1")  # recorded sha256 "x" is not the content's
     assert json.loads((out / "manifest.json").read_text())["version"] == 1

@@ -95,6 +95,8 @@ def open_client(cfg: ClusterConfig) -> Iterator[Client]:
     from distributed import Client, LocalCluster
 
     if cfg.scheduler is not None:
+        if cfg.workers is not None:
+            log.warning("--workers is ignored with --scheduler: the cluster has its own workers")
         try:
             client = Client(cfg.scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:

@@ -5,8 +5,8 @@ and, once finished, to the input's size, mtime and SHA-256 and the hash of the
 settings it was processed with.  Only the batch's client writes it, always
 whole and atomically (a temporary file, fsynced, then renamed), so a killed
 batch leaves the previous consistent version.  An input counts as done when its
-entry is ``done``, the settings hash is the same, and the file is the same: same
-size and mtime, or (mtime changed) the same content hash.
+entry is ``done``, the settings hash is the same, its outputs are all there, and
+the file is the same: same size and mtime, or (mtime changed) the same content hash.
 
 >>> config_hash({"a": 1}) == config_hash({"a": 1}), config_hash({"a": 1}) == config_hash({"a": 2})
 (True, False)
@@ -124,6 +124,8 @@ class Manifest:
         entry = self.entries.get(str(path))
         if entry is None or entry.status != "done" or entry.config != settings:
             return False
+        if not all((self.out_dir / name).exists() for name in entry.outputs):
+            return False  # an output was deleted or moved since
         try:
             stat = path.stat()
         except OSError:
