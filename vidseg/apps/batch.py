@@ -157,7 +157,6 @@ def batch(opts: BatchOptions, cfg: Config, *, stop: threading.Event | None = Non
     VidsegError
         The output directory or the scheduler cannot be used.
     """
-    from distributed import Event, as_completed
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..dist.progress import BatchProgress
@@ -217,25 +216,43 @@ def batch(opts: BatchOptions, cfg: Config, *, stop: threading.Event | None = Non
                 client.submit(run_task, spec, budgets, key=f"{name}-{i}", pure=False): path
                 for i, (path, spec) in enumerate(specs.items())
             }
-            done = as_completed(futures)
-            stop_at: float | None = None
-            while not done.is_empty():
-                for future in done.next_batch(block=False):
-                    path = futures[future]
-                    book = _Books(manifest, report, bar, settings)
-                    book.record(future, path, out / folders[path])
-                if stop.is_set() and stop_at is None:
-                    log.warning("stopping: running tasks keep their partial outputs")
-                    Event(name, client=client).set()
-                    stop_at = time.monotonic() + _STOP_GRACE_S
-                if stop_at is not None and time.monotonic() > stop_at:
-                    client.cancel(list(futures))
-                    stop_at = float("inf")
-                time.sleep(_POLL_S)
-            client.unsubscribe_topic(name)
+            books = _Books(manifest, report, bar, settings)
+            try:
+                _gather(client, futures, books, {p: out / folders[p] for p in todo}, stop, name)
+            finally:
+                client.unsubscribe_topic(name)
             report.frames = bar.frames
     report.seconds = time.monotonic() - start
     return report
+
+
+def _gather(
+    client: Any,
+    futures: dict[Any, Path],
+    books: _Books,
+    folders: dict[Path, Path],
+    stop: threading.Event,
+    name: str,
+) -> None:
+    """Record each task as it finishes; on ``stop``, stop the running ones (then cancel)."""
+    from distributed import Event, as_completed
+
+    done = as_completed(futures)
+    stop_at: float | None = None
+    event = Event(name, client=client)
+    while not done.is_empty():
+        for future in done.next_batch(block=False):
+            books.record(future, futures[future], folders[futures[future]])
+        if stop.is_set() and stop_at is None:
+            log.warning("stopping: running tasks keep their partial outputs")
+            event.set()
+            stop_at = time.monotonic() + _STOP_GRACE_S
+        if stop_at is not None and time.monotonic() > stop_at:
+            client.cancel(list(futures))  # a task still running keeps seeing the event
+            stop_at = float("inf")
+        time.sleep(_POLL_S)
+    if stop_at is not None and stop_at != float("inf"):
+        event.clear()  # every task has answered: a scheduler that outlives us keeps no state
 
 
 @dataclass(frozen=True)
