@@ -27,3 +27,11 @@ def test_budget_holds_every_library() -> None:
         assert cv2.getNumThreads() == 1
         assert all(pool["num_threads"] == 1 for pool in threadpool_info())
     assert cv2.getNumThreads() == before
+
+
+def test_the_decoder_takes_its_thread_budget() -> None:
+    from tests.media import TRAFFIC, media
+    from vidseg.io.sources import open_source
+
+    with open_source(str(media(TRAFFIC)), decoder_threads=1) as source:
+        assert source._video.codec_context.thread_count == 1  # type: ignore[attr-defined]
