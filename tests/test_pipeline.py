@@ -293,3 +293,22 @@ def test_latency_log_stays_bounded_and_uniform_over_a_long_run() -> None:
     assert values[0] == 0.0 and values[-1] > 99.0 - steps[0] * 1.01
     figures = latency_figures(log)
     assert abs(figures["p50"] - 50_000) < 200 and figures["first_half"] < figures["second_half"]
+
+
+def test_the_runner_threads_carry_their_names_for_the_os() -> None:
+    # `top -H` / /proc show each part of a days-long run under its own name.
+    seen: set[str] = set()
+
+    class Spy:
+        def open(self, info: StreamInfo) -> None: ...
+
+        def write(self, result: FrameResult) -> None:
+            tid = threading.get_native_id()
+            seen.add(Path(f"/proc/self/task/{tid}/comm").read_text().strip())
+
+        def close(self) -> None: ...
+
+        def abort(self) -> None: ...
+
+    run(ArraySource(frames(4, (64, 48))), Segmenter(n_clusters=2), [Spy()])
+    assert seen == {"vidseg-write"}

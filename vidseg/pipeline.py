@@ -40,6 +40,7 @@ from .engine import Segmenter
 from .errors import SourceReadError
 from .frames import Frame, FrameResult, StreamInfo
 from .io.sources import FrameSource
+from .osthreads import os_named
 from .pacing import PACINGS, LivePacer
 from .queues import END, POLL, BlockingQueue, Failure, LatestQueue, Reopen, Stop
 from .render import VIEWS
@@ -222,8 +223,12 @@ class _Run:
                 self.source.close()
                 _finish_sinks(self.sinks[:i], ok=False)
                 raise
-        reader = threading.Thread(target=self.read, name="vidseg-read", daemon=True)
-        writer = threading.Thread(target=self.write, name="vidseg-write", daemon=True)
+        reader = threading.Thread(
+            target=os_named("vidseg-read", self.read), name="vidseg-read", daemon=True
+        )
+        writer = threading.Thread(
+            target=os_named("vidseg-write", self.write), name="vidseg-write", daemon=True
+        )
         source_error: SourceReadError | None = None
         ok = False
         try:

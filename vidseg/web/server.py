@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from ..errors import SinkError, reason
+from ..osthreads import os_named, set_os_thread_name
 from .app import make_app
 from .hub import Hub
 
@@ -92,7 +93,9 @@ class WebServer:
             return
         if self._sock is None:
             raise SinkError("the web server was stopped; create a new one")
-        self._thread = threading.Thread(target=self._serve, name="vidseg-web", daemon=True)
+        self._thread = threading.Thread(
+            target=os_named("vidseg-web", self._serve), name="vidseg-web", daemon=True
+        )
         self._thread.start()
         self._ready.wait()
         if self._error is not None:
@@ -130,7 +133,12 @@ class WebServer:
         assert self._sock is not None
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vidseg-web-jpeg") as pool:
+        with ThreadPoolExecutor(
+            max_workers=2,
+            thread_name_prefix="vidseg-web-jpeg",
+            initializer=set_os_thread_name,
+            initargs=("vidseg-web-jpeg",),
+        ) as pool:
             self.hub.attach(self._loop, pool)
             app = make_app(self.hub, token=self.token, write_timeout=self.write_timeout)
             runner = web.AppRunner(
