@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,14 @@ __all__ = ["analyze"]
 log = logging.getLogger(__name__)
 
 
-def _progressed(bar: Any, web: Any, result: FrameResult, summary: RunSummary) -> None:
+def _progressed(
+    bar: Any, web: Any, result: FrameResult, summary: RunSummary, extra: Any = None
+) -> None:
     bar.update(1)
     if web is not None:
         web.on_frame(result, summary)
+    if extra is not None:
+        extra(result, summary)
 
 
 def analyze(
@@ -64,6 +69,7 @@ def analyze(
     snapshots: Path = Path("."),
     serve: str | None = None,
     token: str | None = None,
+    on_frame: Callable[[FrameResult, RunSummary], None] | None = None,
 ) -> RunSummary:
     """Analyse ``source_spec``: zone statistics, ownership / activity maps, events, report.
 
@@ -94,6 +100,8 @@ def analyze(
     serve, token : str, optional
         ``--serve [HOST:]PORT``: show the run on the web page with live controls
         (``token`` as for ``vidseg serve``).
+    on_frame : callable, optional
+        Called with each frame's result and the running summary (a batch task's progress).
 
     Raises
     ------
@@ -200,7 +208,7 @@ def analyze(
             queue_size=cfg.run.queue_size,
             live_pacing=cfg.run.live_pacing,
             stop=stop,
-            on_frame=lambda result, summary: _progressed(bar, web, result, summary),
+            on_frame=lambda result, summary: _progressed(bar, web, result, summary, on_frame),
             measure=measure,
             control=control,
         )

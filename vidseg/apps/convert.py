@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,7 @@ def convert(
     token: str | None = None,
     window: Screen | None = None,
     snapshots: Path = Path("."),
+    on_frame: Callable[[FrameResult, RunSummary], None] | None = None,
 ) -> RunSummary:
     """Segment ``source_spec`` into the video ``output`` (and optional stats / label maps).
 
@@ -140,6 +142,7 @@ def convert(
     the web page with live controls while it goes (``token`` as for ``vidseg serve``).
     ``window`` (the screen, from :func:`~vidseg.io.display.check_display`) shows
     the run in a window whose keys steer it; ``s`` writes snapshots into ``snapshots``.
+    ``on_frame`` is called with each written frame (a batch task's progress).
 
     Raises
     ------
@@ -212,10 +215,12 @@ def convert(
     try:
         with progress_line(info, total, enabled=cfg.run.progress) as progress:
 
-            def on_frame(result: FrameResult, summary: RunSummary) -> None:
+            def each_frame(result: FrameResult, summary: RunSummary) -> None:
                 progress(result, summary)
                 if web is not None:
                     web.on_frame(result, summary)
+                if on_frame is not None:
+                    on_frame(result, summary)
 
             summary = run(
                 source,
@@ -228,7 +233,7 @@ def convert(
                 queue_size=cfg.run.queue_size,
                 live_pacing=cfg.run.live_pacing,
                 stop=stop,
-                on_frame=on_frame,
+                on_frame=each_frame,
                 control=control,
             )
     finally:

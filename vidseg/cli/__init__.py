@@ -1,7 +1,7 @@
 """Command line: parse -> config -> run -> exit code.
 
 One module per group of commands (``convert``: convert and demo; ``live``:
-preview and serve; ``analysis``: analyze and report); each registers its
+preview and serve; ``analysis``: analyze and report; ``batch``); each registers its
 parser with ``set_defaults(run=...)``.  ``flags`` holds the options they share
 and ``session`` what every run does around its app (config, logging, signals,
 exit code).
@@ -33,6 +33,7 @@ from ..config import render_defaults
 from ..errors import VidsegError
 from ..exitcodes import ExitCode
 from .analysis import add_analyze, add_report
+from .batch import add_batch
 from .convert import add_convert, add_demo
 from .flags import EPILOG, Formatter
 from .live import add_preview, add_serve
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report(sub)
     add_preview(sub)
     add_analyze(sub)
+    add_batch(sub)
     return parser
 
 

@@ -95,6 +95,8 @@ def open_client(cfg: ClusterConfig) -> Iterator[Client]:
     from distributed import Client, LocalCluster
 
     if cfg.scheduler is not None:
+        if cfg.workers is not None:
+            log.warning("--workers is ignored with --scheduler: the cluster has its own workers")
         try:
             client = Client(cfg.scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:
@@ -126,6 +128,7 @@ def open_client(cfg: ClusterConfig) -> Iterator[Client]:
                 dashboard_address=f"{LOOPBACK}:0",
                 # None would still start each worker's HTTP server, on 0.0.0.0.
                 worker_dashboard_address=f"{LOOPBACK}:0",
+                preload=["vidseg.dist.worker_setup"],  # Ctrl-C is the client's (see there)
             ) as cluster,
             Client(cluster) as client,
         ):
