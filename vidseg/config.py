@@ -146,8 +146,8 @@ class EngineConfig:
         15, "frames between fresh k-means++ candidates (0 disables)", lo=0, hi=100000
     )
     refresh_gain: float = _opt(
-        0.04,
-        "relative fit-error gain a fresh palette needs to replace the warm one",
+        0.06,
+        "relative fit-error gain a fresh palette needs over the warm one run to convergence",
         lo=0.0,
         hi=1.0,
     )
