@@ -74,3 +74,14 @@ def test_segmenter_still_scene_with_refreshes_keeps_labels(china: np.ndarray) ->
             changes.append(float((res.labels != prev).mean()))
         prev = res.labels
     assert max(changes) < 0.05
+
+
+def test_polish_of_a_sample_with_fewer_colours_than_clusters_is_quiet() -> None:
+    frame = np.zeros((40, 40, 3), np.uint8)
+    frame[:, 10:20] = (255, 0, 0)
+    frame[:, 20:] = (0, 0, 255)
+    x = to_space(frame.reshape(-1, 3), "oklab")
+    init = np.concatenate([x[:1], x[15:16], x[30:31], x[:5] + np.arange(5)[:, None]])
+    centers, err = polish(x, init.astype(np.float32))  # filterwarnings=error: no warning
+    np.testing.assert_array_equal(centers, init)
+    assert err == 0.0

@@ -81,6 +81,9 @@ def polish(x: np.ndarray, init: np.ndarray, *, max_iter: int = 50) -> tuple[np.n
     """
     from sklearn.cluster import KMeans
 
+    if len(np.unique(x, axis=0)) < len(init):
+        # Fewer colours than clusters (scikit-learn would warn): nothing to converge to.
+        return init, float(nearest(x, init)[1].mean())
     km = KMeans(n_clusters=len(init), init=init, n_init=1, max_iter=max_iter, random_state=0)
     centers = km.fit(x).cluster_centers_.astype(np.float32)
     return centers, float(nearest(x, centers)[1].mean())
