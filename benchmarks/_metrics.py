@@ -8,6 +8,8 @@ All functions take plain arrays, so they are easy to test on synthetic data:
   random pixel sample (labels = nearest reference centre over all pixels);
 * :func:`label_change` - fraction of pixels whose label differs between frames;
 * :class:`FlickerMeter` - mean output change over mean input change;
+* :func:`still_mask` / :class:`StillLabelChange` - label flips on still pixels (SLC);
+* :func:`drms` - absolute excess RMS error of a labelling over the reference;
 * :func:`nearest_center` - exact nearest-centre assignment.
 
 Colour spaces come from :func:`vidseg.engine.colorspace.to_space`; a local copy of
@@ -25,9 +27,12 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "STILL_BOX_MEAN",
     "FlickerMeter",
     "ReferenceCache",
+    "StillLabelChange",
     "cut_recovered",
+    "drms",
     "frame_pixels",
     "inertia_ratio",
     "label_change",
@@ -36,6 +41,7 @@ __all__ = [
     "nearest_center",
     "reference_labels",
     "reference_wcss",
+    "still_mask",
     "to_space",
     "to_space_source",
     "wcss",
@@ -315,6 +321,46 @@ def flicker_ratio(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -
     for t in range(1, len(inputs)):
         meter.add(inputs[t - 1], inputs[t], outputs[t - 1], outputs[t])
     return meter.ratio
+
+
+def drms(own: float, ref: float, n: int) -> float:
+    """``sqrt(own / n) - sqrt(ref / n)``: the excess RMS error of a labelling (WCSS ``own``)
+    over the reference (WCSS ``ref``) on ``n`` points, in the clustering space's units."""
+    return float(np.sqrt(own / n) - np.sqrt(ref / n))
+
+
+# A pixel is still when the 5x5 box mean of |dB|+|dG|+|dR| between two frames is at most
+# this (the box mean, not the raw per-pixel value the engine's own hysteresis gate uses).
+STILL_BOX_MEAN = 12
+
+
+def still_mask(prev: np.ndarray, cur: np.ndarray, threshold: float = STILL_BOX_MEAN) -> np.ndarray:
+    """``(H, W)`` bool: pixels whose 5x5 box mean of |dB|+|dG|+|dR| is <= ``threshold``."""
+    diff = cv2.absdiff(prev, cur).astype(np.float32).sum(axis=2)
+    return cv2.blur(diff, (5, 5)) <= threshold
+
+
+class StillLabelChange:
+    """Still-pixel label change (SLC) of a stream: label flips on still pixels / still pixels.
+
+    Summed over every frame pair added, so frames with few still pixels weigh less.
+    """
+
+    def __init__(self) -> None:
+        self.flips = 0
+        self.still = 0
+
+    def add(
+        self, in_prev: np.ndarray, in_cur: np.ndarray, lab_prev: np.ndarray, lab_cur: np.ndarray
+    ) -> None:
+        m = still_mask(in_prev, in_cur)
+        self.still += int(np.count_nonzero(m))
+        self.flips += int(np.count_nonzero(m & (np.asarray(lab_prev) != np.asarray(lab_cur))))
+
+    @property
+    def ratio(self) -> float:
+        """The SLC as a fraction; NaN without still pixels."""
+        return self.flips / self.still if self.still else float("nan")
 
 
 def cut_recovered(

@@ -16,7 +16,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,19 +30,12 @@ STATIC = (
     "o4n_traffic_topdown_static.mp4",
     "vtest_pedestrians_static.avi",
 )
-STILL = 12
-
-
-def still_mask(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
-    """Pixels whose 5x5 box mean of |dB|+|dG|+|dR| is <= 12."""
-    diff = cv2.absdiff(prev, cur).astype(np.float32).sum(axis=2)
-    return cv2.blur(diff, (5, 5)) <= STILL
 
 
 def measure(frames: list[np.ndarray], stride: int, **options: object) -> dict[str, float]:
     """SLC, flicker, median / p95 ratio and dRMS of a default segmenter on ``frames``."""
     seg = Segmenter(8, seed=0, **options)
-    flips = still = 0
+    slc = _metrics.StillLabelChange()
     flick = _metrics.FlickerMeter()
     ratios, drms = [], []
     prev = prev_out = prev_lab = None
@@ -51,20 +43,18 @@ def measure(frames: list[np.ndarray], stride: int, **options: object) -> dict[st
         res = seg.segment(frame)
         out = res.recolor()
         if prev is not None:
-            m = still_mask(prev, frame)
-            still += int(m.sum())
-            flips += int((m & (res.labels != prev_lab)).sum())
+            slc.add(prev, frame, prev_lab, res.labels)
             flick.add(prev, frame, prev_out, out)
         if i % stride == 0 and i >= 3:
             x = _metrics.frame_pixels(frame, "oklab")
             own = _metrics.wcss(x, res.labels, 8)
             ref = _metrics.reference_wcss(x, 8, sample=20000, n_init=4)
             ratios.append(own / ref)
-            drms.append(float(np.sqrt(own / len(x)) - np.sqrt(ref / len(x))))
+            drms.append(_metrics.drms(own, ref, len(x)))
         prev, prev_out, prev_lab = frame, out, res.labels
     ok = [r <= 1.02 or d <= 0.05 for r, d in zip(ratios, drms, strict=True)]
     return {
-        "slc": flips / max(still, 1),
+        "slc": slc.ratio,
         "flicker": flick.ratio,
         "ratio_med": float(np.median(ratios)),
         "ratio_p95": float(np.percentile(ratios, 95)),

@@ -105,3 +105,25 @@ def test_local_to_space_matches_conventions():
     lab = metrics.local_to_space(bgr, "lab")
     assert lab[1, 0] == pytest.approx(100, abs=0.1)
     assert np.array_equal(metrics.local_to_space(bgr, "bgr"), bgr)
+
+
+def test_drms_is_the_excess_rms_error():
+    assert metrics.drms(4.0 * 100, 1.0 * 100, 100) == pytest.approx(1.0)
+    assert metrics.drms(50.0, 50.0, 10) == 0.0
+
+
+def test_still_label_change_counts_flips_on_still_pixels_only():
+    prev = np.full((20, 20, 3), 100, np.uint8)
+    cur = prev.copy()
+    cur[:, 10:] = 200  # the right half moves
+    lab_prev = np.zeros((20, 20), np.uint8)
+    lab_cur = lab_prev.copy()
+    lab_cur[:2, :2] = 1  # 4 still pixels flip
+    lab_cur[:, 15:] = 1  # moving pixels flip too: not counted
+    still = metrics.still_mask(prev, cur)
+    # The 5x5 box mean spreads the motion 2 pixels into the still half.
+    assert still[:, :8].all() and not still[:, 8:].any()
+    meter = metrics.StillLabelChange()
+    assert np.isnan(meter.ratio)
+    meter.add(prev, cur, lab_prev, lab_cur)
+    assert meter.ratio == pytest.approx(4 / (20 * 8))

@@ -112,7 +112,7 @@ class EngineConfig:
     sample_size: int = _opt(4096, "pixels sampled per frame for the fit", lo=256, hi=262144)
     max_iter: int = _opt(3, "mini-batch k-means steps per frame (warm start)", lo=2, hi=100)
     hysteresis: float = _opt(
-        0.5,
+        0.4,
         "a still pixel keeps its label while within this distance of the decision boundary",
         lo=0.0,
         hi=100.0,
@@ -146,8 +146,8 @@ class EngineConfig:
         15, "frames between fresh k-means++ candidates (0 disables)", lo=0, hi=100000
     )
     refresh_gain: float = _opt(
-        0.04,
-        "relative fit-error gain a fresh palette needs to replace the warm one",
+        0.06,
+        "relative fit-error gain a fresh palette needs over the warm one run to convergence",
         lo=0.0,
         hi=1.0,
     )

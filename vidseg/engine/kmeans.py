@@ -1,7 +1,8 @@
 """The scikit-learn k-means calls (the only module that imports scikit-learn).
 
-Two fits on the pixel sample: a k-means++ palette from scratch, and the
-warm-started mini-batch fit that every frame runs from the previous centres.
+Three fits on the pixel sample: a k-means++ palette from scratch, the
+warm-started mini-batch fit that every frame runs from the previous centres,
+and the same warm start run to convergence (:func:`polish`).
 
 scikit-learn is imported by the first fit, not with this module: with SciPy it
 is the largest part of a cold start (about 1 s of CPU), so importing the engine
@@ -15,7 +16,7 @@ import numpy as np
 
 from .fitting import nearest, refill_empty
 
-__all__ = ["fresh_palette", "preload", "warm_fit"]
+__all__ = ["fresh_palette", "polish", "preload", "warm_fit"]
 
 
 def preload() -> None:
@@ -67,4 +68,22 @@ def warm_fit(
     if np.bincount(labels, minlength=len(init)).min() > 0:
         return centers, float(d2.mean())
     centers = refill_empty(x, centers, min_gain=min_gain)
+    return centers, float(nearest(x, centers)[1].mean())
+
+
+def polish(x: np.ndarray, init: np.ndarray, *, max_iter: int = 50) -> tuple[np.ndarray, float]:
+    """Lloyd's k-means from ``init`` to convergence; returns centres (ids kept) and fit error.
+
+    The few mini-batch steps of :func:`warm_fit` trail a scene that changed (a
+    car drove in); run to convergence from the same centres, the fit reaches
+    most of what a fresh palette gains while every centre keeps its id and
+    moves only as far as the data asks, so few still pixels change label.
+    """
+    from sklearn.cluster import KMeans
+
+    if len(np.unique(x, axis=0)) < len(init):
+        # Fewer colours than clusters (scikit-learn would warn): nothing to converge to.
+        return init, float(nearest(x, init)[1].mean())
+    km = KMeans(n_clusters=len(init), init=init, n_init=1, max_iter=max_iter, random_state=0)
+    centers = km.fit(x).cluster_centers_.astype(np.float32)
     return centers, float(nearest(x, centers)[1].mean())

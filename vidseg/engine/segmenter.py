@@ -12,9 +12,11 @@ Per frame, :meth:`Segmenter.segment`:
    frame / a cut re-seeds with k-means++ and matches the new centres to the old
    ones (Hungarian on colour distance) so ids do not shuffle;
 4. every ``refresh_interval`` frames (every 3 right after an adopted one, backing
-   off as candidates are rejected) tries a fresh k-means++ palette and adopts it
-   (matched) only if it fits clearly better, so a warm start never stays stuck
-   in a poor local minimum or trails an exposure swing;
+   off as candidates are rejected) runs the warm start to convergence and tries
+   a fresh k-means++ palette, adopting the fresh one (matched by overlap) only if
+   it fits clearly better than the converged one, so a warm start never stays
+   stuck in a poor local minimum or trails an exposure swing, and the palette
+   moves as little as the gain allows (few still pixels relabelled);
 5. labels every pixel in one compiled pass through a colour look-up table with
    per-pixel hysteresis, counting areas and positions on the way.
 """
