@@ -32,7 +32,7 @@ from vidseg.io.sources.file import VideoFileSource
 
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
-    """A LocalCluster as vidseg starts one (loopback, no MALLOC_TRIM_THRESHOLD_), dashboard off.
+    """A LocalCluster as vidseg starts one (loopback, no MALLOC_TRIM_THRESHOLD_, any free port).
 
     A nanny writes its pre-spawn variables into this process's environment, where
     later clusters' workers would inherit them: the environment is restored after.
@@ -49,7 +49,7 @@ def scheduler() -> Iterator[str]:
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # None still binds the default 8787
                 worker_dashboard_address="127.0.0.1:0",
             ) as cluster,
         ):

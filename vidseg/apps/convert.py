@@ -86,31 +86,34 @@ def segmenter_for(cfg: Config, palette: Path | None = None) -> Segmenter:
     return segmenter
 
 
-def warm_up(segmenter: Segmenter) -> None:
+def warm_up(segmenter: Segmenter, *, i420: bool = True) -> None:
     """Segment two small frames so the compiled kernels are loaded, then forget them.
 
     Loading the kernels from numba's cache takes about a second (several on a
     busy machine); done before a live source is opened, no frame of the
     stream waits for it or is dropped while it happens.  The frames are a
-    colour ramp made here (no file or photo to read).
+    colour ramp made here (no file or photo to read).  ``i420``: the painter of
+    the encoder's I420 frames (a video output), else the BGR one (windows, pages).
     """
     ramp = np.linspace(0, 255, 64 * 48 * 3).astype(np.uint8).reshape(48, 64, 3)
     for index, image in enumerate((ramp, ramp[::-1].copy())):
         seg = segmenter.segment(image)
         frame = Frame(image=image, index=index, time_s=0.0)
         result = FrameResult(frame=frame, segmentation=seg, stats=None)  # type: ignore[arg-type]
-        assert result.view_i420 is not None  # the colour tables and the I420 painter
+        # The colour tables and the painter the run's sinks use.
+        assert (result.view_i420 if i420 else result.view) is not None
     segmenter.reset()
 
 
-def load_kernels(engine: EngineConfig) -> None:
+def load_kernels(engine: EngineConfig, *, i420: bool = False) -> None:
     """Load the compiled kernels that ``engine``'s settings use, before a source opens.
 
     A throwaway segmenter does it (the run's may hold a loaded palette), so no frame
-    of a live source waits for the kernels or is dropped while they load.
+    of a live source waits for the kernels or is dropped while they load.  ``i420``:
+    the run writes video (the encoder's I420 painter is loaded too).
     """
     with Segmenter.from_config(engine) as warm:
-        warm_up(warm)
+        warm_up(warm, i420=i420)
 
 
 def convert(
@@ -188,7 +191,7 @@ def convert(
         assert control is not None
         sinks.append(WindowSink(control, screen=window, snapshots=snapshots, stop=stop))
 
-    load_kernels(cfg.engine)
+    load_kernels(cfg.engine, i420=True)
     try:
         source = open_source(
             source_spec,
