@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import SourceOpenError, SourceReadError
 from ..exitcodes import EXIT_CODES_HELP
+from .chunks import add_chunk_flags, check_chunk_flags, run_chunked
 from .flags import EPILOG, Formatter, add_common, add_serve_flags, add_window_flags
 from .session import config_of, exit_code, opencv_for_run, signals_stop, window_if_asked
 
@@ -36,6 +37,7 @@ def add_convert(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add_common(convert)
     add_serve_flags(convert)
     add_window_flags(convert, watch=True)
+    add_chunk_flags(convert)
     convert.set_defaults(run=_run)
 
 
@@ -61,6 +63,9 @@ def add_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "chunks", None) is not None:
+        return run_chunked(args)
+    check_chunk_flags(args)
     # Imported here so `vidseg --help` and `vidseg config` start fast.
     from ..apps.convert import convert
 
