@@ -10,18 +10,29 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.media import DASHCAM, media, packet_times
-from vidseg.apps.batch import BatchOptions, _long_inputs
+from vidseg.apps.batch import BatchOptions, BatchReport, _long_inputs, batch
 from vidseg.cli import main
 from vidseg.config import Config
+from vidseg.dist.cluster import ClusterConfig, open_client
 from vidseg.dist.long_inputs import LongInputs, chunk_count, parse_duration, refusal
 from vidseg.io.sources.file import VideoFileSource
 
 HORSES = "o4n_horses_panning.mp4"  # 120 frames, 4 s: short
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """One local cluster as vidseg starts it (2 worker processes, loopback) for the module."""
+    with open_client(ClusterConfig(workers=2)) as client:
+        yield client.scheduler.address
 
 
 def _times(path: Path) -> list[float]:
@@ -30,12 +41,12 @@ def _times(path: Path) -> list[float]:
 
 
 def test_a_long_input_is_chunked_on_the_batchs_cluster_and_a_rerun_skips_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    scheduler: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     short, long = media(HORSES), media(DASHCAM)
     out = tmp_path / "out"
     argv = ["batch", str(short), str(long), "--out", str(out), "--no-progress"]
-    assert main([*argv, "--workers", "2", "--chunk-longer-than", "5s"]) == 0
+    assert main([*argv, "--scheduler", scheduler, "--chunk-longer-than", "5s"]) == 0
     err = capsys.readouterr().err
     assert f"{long} is 9 s long: converted in 2 chunks" in err
     assert f"{short} is" not in err
@@ -62,6 +73,33 @@ def test_a_long_input_is_chunked_on_the_batchs_cluster_and_a_rerun_skips_it(
     # The rerun needs no cluster: both are done.
     assert main([*argv, "--chunk-longer-than", "5s"]) == 0
     assert "2 of 2 inputs done already" in capsys.readouterr().err
+
+
+def test_a_stop_cancels_the_chunks_keeps_their_work_directory_and_writes_nothing(
+    scheduler: str, tmp_path: Path
+) -> None:
+    long, out, stop = media(DASHCAM), tmp_path / "out", threading.Event()
+    opts = BatchOptions(
+        inputs=[str(long)],
+        out=out,
+        cluster=ClusterConfig(scheduler=scheduler),
+        progress=False,
+        long_inputs=LongInputs(longer_than_s=5.0),
+    )
+    found: list[BatchReport] = []
+    runner = threading.Thread(target=lambda: found.append(batch(opts, Config(), stop=stop)))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while not list(out.glob("*/*.partial.chunks/*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    runner.join(timeout=90)
+    assert found and found[0].stopped == [str(long)]
+    folder = out / long.stem
+    assert (folder / f"{long.stem}.partial.chunks").is_dir()  # kept; the next run replaces it
+    assert not (folder / f"{long.stem}.mp4").exists() and not (folder / "stats.csv").exists()
+    entry = json.loads((out / "manifest.json").read_text())["inputs"][str(long)]
+    assert entry["status"] == "pending"
 
 
 def test_only_inputs_over_the_threshold_are_chunked_and_refused_options_say_why(
