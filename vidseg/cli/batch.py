@@ -15,6 +15,7 @@ _EXAMPLES = """\
 examples:
   vidseg batch archive/ --out segmented/                  # local cluster, one worker per core
   vidseg batch 'cams/*/*.mp4' --out seg/ --config zones.yaml   # + what analyze gives
+  vidseg batch archive/ --out seg/ --chunk-longer-than 30m     # longer inputs: in chunks
   dask scheduler --host 127.0.0.1 --port 8786 &
   dask worker tcp://127.0.0.1:8786 --nworkers 2 --nthreads 1 --host 127.0.0.1 &
   vidseg batch archive/ --out seg/ --scheduler tcp://127.0.0.1:8786
