@@ -27,6 +27,7 @@ from .. import __version__
 from ..config import Config
 from ..dist.cluster import ClusterConfig, open_client, usable_cores
 from ..dist.inputs import expand_inputs
+from ..dist.long_inputs import LongInputs
 from ..dist.manifest import Manifest, config_hash, locked
 from ..dist.task import TaskResult, TaskSpec, run_task
 from ..dist.threads import budget_for_host
@@ -62,6 +63,8 @@ class BatchOptions:
         Redo every input, also those the manifest records as done.
     progress : bool
         Draw the progress bar.
+    long_inputs : LongInputs
+        Which inputs are long enough to go through chunks (``--chunk-longer-than``).
     """
 
     inputs: Sequence[str]
@@ -71,6 +74,7 @@ class BatchOptions:
     labels_format: str | None = None
     overwrite: bool = False
     progress: bool = True
+    long_inputs: LongInputs = field(default_factory=LongInputs)
 
 
 @dataclass(kw_only=True)
@@ -211,6 +215,8 @@ def batch(opts: BatchOptions, cfg: Config, *, stop: threading.Event | None = Non
                 len(client.nthreads()),
                 budgets or "1",
             )
+            chunks = _long_inputs(todo, opts, cfg, analyze, sum(client.nthreads().values()))
+            specs = {p: dataclasses.replace(s, chunks=chunks.get(p, 0)) for p, s in specs.items()}
             client.subscribe_topic(name, bar.on_event)
             futures = {
                 client.submit(run_task, spec, budgets, key=f"{name}-{i}", pure=False): path
@@ -224,6 +230,28 @@ def batch(opts: BatchOptions, cfg: Config, *, stop: threading.Event | None = Non
             report.frames = bar.frames
     report.seconds = time.monotonic() - start
     return report
+
+
+def _long_inputs(
+    todo: list[Path], opts: BatchOptions, cfg: Config, analyze: bool, slots: int
+) -> dict[Path, int]:
+    """The chunks of each input long enough to go through chunks (the rest: one task)."""
+    from ..dist.long_inputs import chunk_count, refusal, video_seconds
+
+    rule = opts.long_inputs
+    if rule.longer_than_s is None:
+        return {}
+    why_not = refusal(cfg, analyze=analyze, labels_format=opts.labels_format)
+    chunks: dict[Path, int] = {}
+    for path in todo:
+        seconds = video_seconds(path)
+        n = chunk_count(seconds, rule, slots=slots)
+        if n and why_not:
+            log.info("%s is %.0f s long but %s: converted as one task", path, seconds, why_not)
+        elif n:
+            log.info("%s is %.0f s long: converted in %d chunks", path, seconds, n)
+            chunks[path] = n
+    return chunks
 
 
 def _gather(

@@ -125,12 +125,15 @@ def convert_chunked(
     stop: threading.Event | None = None,
     overlap_s: float | None = None,
     window_s: float | None = None,
+    client: Any | None = None,
     **unsupported: object,
 ) -> ChunkedSummary:
     """Convert ``source_spec`` into ``output`` (and ``stats``) in ``chunks`` parallel chunks.
 
     ``unsupported`` names options given on the command line that do not combine
-    with chunks (``--labels``, ``--serve`` ...), each with its value.
+    with chunks (``--labels``, ``--serve`` ...), each with its value.  ``client``
+    is an existing Dask client to run the chunks on (a batch task passes the one
+    from :func:`distributed.worker_client`); None opens one for ``cluster``.
 
     Raises
     ------
@@ -186,7 +189,9 @@ def convert_chunked(
         log.warning("replacing the work directory an earlier run left: %s", workdir)
         shutil.rmtree(workdir)
     workdir.mkdir()
-    results = _run_chunks(path, plan, cfg, start_palette, workdir, output, stats, cluster, stop)
+    results = _run_chunks(
+        path, plan, cfg, start_palette, workdir, output, stats, (cluster, client), stop
+    )
     if results is None:
         log.warning("stopped; the chunks done so far are kept in %s", workdir)
         return ChunkedSummary(
@@ -208,14 +213,16 @@ def _run_chunks(
     workdir: Path,
     output: Path,
     stats: Path | None,
-    cluster: ClusterConfig,
+    where: tuple[ClusterConfig, Any | None],
     stop: threading.Event | None,
 ) -> tuple[list[ChunkOutput], int] | None:
-    """Run every chunk on the cluster: outputs in order, worker count (None: stopped)."""
+    """Run every chunk on the cluster: outputs in order, worker count (None: stopped).
+
+    ``where`` is the cluster to open a client for, and an existing client (or None).
+    """
     from distributed import wait
 
     from ..dist.chunk_task import ChunkJob, chunk_paths, segment_chunk
-    from ..dist.cluster import open_client
 
     text = palette.to_json()
     jobs = []
@@ -233,7 +240,7 @@ def _run_chunks(
                 cfg=cfg,
             )
         )
-    with _dask_quiet(), open_client(cluster) as client:
+    with _dask_quiet(), _client(*where) as client:
         budgets = _budgets(client)
         workers = len(client.scheduler_info()["workers"])
         futures = client.map(segment_chunk, jobs, budgets=budgets, pure=False)
@@ -266,6 +273,18 @@ def _run_chunks(
             client.cancel(list(pending))
             raise
     return [done[c.number] for c in plan], workers
+
+
+@contextlib.contextmanager
+def _client(cluster: ClusterConfig, client: Any | None) -> Iterator[Any]:
+    """``client`` as it is (its owner closes it), or one opened for ``cluster``."""
+    if client is not None:
+        yield client
+        return
+    from ..dist.cluster import open_client
+
+    with open_client(cluster) as own:
+        yield own
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ _EXAMPLES = """\
 examples:
   vidseg batch archive/ --out segmented/                  # local cluster, one worker per core
   vidseg batch 'cams/*/*.mp4' --out seg/ --config zones.yaml   # + what analyze gives
+  vidseg batch archive/ --out seg/ --chunk-longer-than 30m     # longer inputs: in chunks
   dask scheduler --host 127.0.0.1 --port 8786 &
   dask worker tcp://127.0.0.1:8786 --nworkers 2 --nthreads 1 --host 127.0.0.1 &
   vidseg batch archive/ --out seg/ --scheduler tcp://127.0.0.1:8786
@@ -57,6 +58,19 @@ def add_batch(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     batch.add_argument(
         "--overwrite", action="store_true", help="redo every input, also those already done"
     )
+    batch.add_argument(
+        "--chunk-longer-than",
+        default="10m",
+        metavar="DURATION",
+        help="convert inputs longer than this (90s, 10m, 1h) in time chunks across the "
+        "workers, as `convert --chunks` does; 0 or off: never",
+    )
+    batch.add_argument(
+        "--chunk-length",
+        metavar="DURATION",
+        help="video per chunk of a long input (default: --chunk-longer-than); at most "
+        "twice the cluster's worker threads chunks",
+    )
     add_verbosity(batch, opencv=False)
     batch.add_argument("--config", type=Path, help="YAML config file (see config.yaml)")
     add_config_flags(batch)
@@ -66,8 +80,15 @@ def add_batch(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
 def _run_batch(args: argparse.Namespace) -> int:
     from ..apps.batch import BatchOptions, batch, log_summary
     from ..dist.cluster import ClusterConfig
+    from ..dist.long_inputs import LongInputs, parse_duration
 
     cfg = config_of(args)
+    long_inputs = LongInputs(
+        longer_than_s=parse_duration(args.chunk_longer_than, "--chunk-longer-than"),
+        chunk_length_s=None
+        if args.chunk_length is None
+        else parse_duration(args.chunk_length, "--chunk-length", off=False),
+    )
     opts = BatchOptions(
         inputs=args.inputs,
         out=args.out,
@@ -76,6 +97,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         labels_format=args.labels,
         overwrite=args.overwrite,
         progress=cfg.run.progress and not args.quiet,
+        long_inputs=long_inputs,
     )
     stop = threading.Event()
     received: list[int] = []

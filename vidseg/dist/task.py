@@ -13,6 +13,8 @@ worker it
 * stops when the batch's :class:`distributed.Event` is set (Ctrl-C on the
   client): the run ends as ``convert`` does on a signal, its outputs kept
   under their partial names, and the result says ``stopped``.
+* converts a long input (``spec.chunks`` > 1) with the chunked conversion,
+  its chunks submitted to the same cluster through ``worker_client``.
 
 Outputs go into the input's own folder only, so two tasks never share a
 partial name; every file is written under its partial name and renamed when
@@ -61,6 +63,9 @@ class TaskSpec:
         Write label maps in this format (``png`` / ``npz``); None: no label maps.
     topic, stop_event : str
         The batch's progress topic and the name of its stop :class:`distributed.Event`.
+    chunks : int
+        Above 1: a long input, converted in this many chunks on the same cluster
+        (:func:`vidseg.apps.chunked.convert_chunked`); 0: in this task.
     """
 
     source: str
@@ -70,6 +75,7 @@ class TaskSpec:
     labels_format: str | None = None
     topic: str = "vidseg-batch"
     stop_event: str = "vidseg-batch-stop"
+    chunks: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,6 +263,11 @@ def _convert_and_analyze(
     from ..apps.analyze import analyze
     from ..apps.convert import convert
 
+    if spec.chunks > 1:  # the frames count when joined: chunk tasks send no events
+        report.frames = _convert_chunked(
+            spec, cfg, folder / names["video"], folder / names["stats"], cancel.for_run()
+        )
+        return report.frames
     summary = convert(
         spec.source,
         folder / names["video"],
@@ -280,3 +291,31 @@ def _convert_and_analyze(
             on_frame=report,
         )
     return summary.frames_out
+
+
+def _convert_chunked(
+    spec: TaskSpec, cfg: Config, video: Path, stats: Path, stop: threading.Event
+) -> int:
+    """A long input in ``spec.chunks`` chunk tasks on this task's own cluster; its frames.
+
+    ``worker_client`` secedes this task from the worker's thread pool while it
+    waits, so its chunks can run on this worker too.
+    """
+    from distributed import worker_client
+
+    from ..apps.chunked import convert_chunked
+    from .cluster import ClusterConfig
+
+    with worker_client() as client:
+        summary = convert_chunked(
+            spec.source,
+            video,
+            cfg,
+            chunks=spec.chunks,
+            cluster=ClusterConfig(),  # not used: the chunks run on ``client``
+            client=client,
+            stats=stats,
+            overwrite=True,  # the folder is the batch's; a redo replaces its old outputs
+            stop=stop,
+        )
+    return summary.frames
