@@ -17,6 +17,8 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from ._libc import libc_function
+
 __all__ = ["os_named", "set_os_thread_name"]
 
 _PR_SET_NAME = 15
@@ -24,17 +26,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@functools.cache
-def _prctl() -> Callable[..., int] | None:
-    try:
-        return getattr(ctypes.CDLL("libc.so.6"), "prctl", None)
-    except OSError:
-        return None
-
-
 def set_os_thread_name(name: str) -> None:
     """Name the calling thread for the operating system (first 15 bytes)."""
-    prctl = _prctl()
+    prctl = libc_function("prctl")
     if prctl is not None:
         prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 

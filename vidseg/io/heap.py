@@ -15,32 +15,20 @@ True
 from __future__ import annotations
 
 import ctypes
-import functools
 import logging
-from collections.abc import Callable
+
+from .._libc import libc_function
 
 __all__ = ["trim_heap"]
 
 logger = logging.getLogger(__name__)
 
 
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None
-    trim = getattr(libc, "malloc_trim", None)
-    if trim is not None:
-        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
-
-
 def trim_heap() -> bool:
     """Return free heap pages to the system; True when some memory was released."""
-    trim = _malloc_trim()
+    trim = libc_function("malloc_trim")
     if trim is None:
         return False
-    released = bool(trim(0))
+    released = bool(trim(ctypes.c_size_t(0)))
     logger.debug("heap trimmed (memory released: %s)", released)
     return released
