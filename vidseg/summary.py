@@ -120,7 +120,7 @@ class LatencyLog:
 
 
 def latency_figures(values: LatencyLog | np.ndarray | list[float]) -> dict[str, float]:
-    """p50 / p95 / max and first- and second-half means of ``values`` (seconds), in ms."""
+    """p50 / p95 / max, and the first and second halves' means and p95, of ``values`` (s), in ms."""
     if isinstance(values, LatencyLog):
         values = values.values()
     if len(values) == 0:
@@ -133,4 +133,6 @@ def latency_figures(values: LatencyLog | np.ndarray | list[float]) -> dict[str, 
         "max": float(ms.max()),
         "first_half": float(ms[:half].mean()),
         "second_half": float(ms[half:].mean()) if len(ms) > 1 else float(ms[0]),
+        "first_half_p95": float(np.percentile(ms[:half], 95)),
+        "second_half_p95": float(np.percentile(ms[half:], 95)) if len(ms) > 1 else float(ms[0]),
     }

@@ -15,8 +15,6 @@ import re
 import threading
 from pathlib import Path
 
-import numpy as np
-
 from ..config import Config
 from ..control import RunControl
 from ..engine import Segmenter
@@ -97,20 +95,14 @@ def preview(
         # The arrival rate, not the container's claim (MPEG-TS over TCP reports 60 for 30).
         interval = 1000 * summary.elapsed_s / summary.frames_in if summary.frames_in else 0.0
         interval = interval or float("nan")
-        values = window.latencies.values()
-        half = len(values) // 2
-        first, second = (
-            1000 * float(np.percentile(part, 95)) if len(part) else float("nan")
-            for part in (values[:half], values[half:])
-        )
         log.info(
             "capture-to-display latency p50 %.1f ms p95 %.1f ms (%.2f frame intervals); "
             "p95 first half %.1f ms, second half %.1f ms",
             lat["p50"],
             lat["p95"],
             lat["p95"] / interval,
-            first,
-            second,
+            lat["first_half_p95"],
+            lat["second_half_p95"],
         )
     return summary
 
