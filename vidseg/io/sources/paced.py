@@ -34,6 +34,14 @@ class PacedSource(SourceBase):
         for every further pass when ``loop`` is set.
     loop : bool
         Start again at the end of the input (indices and times keep counting).
+    clock : callable
+        The wall clock in seconds (:func:`time.monotonic`); frames are stamped
+        with it.
+    wait : callable, optional
+        Blocks for the given seconds and returns True if the source was closed
+        meanwhile.  By default it waits on the source's own wake-up event, so
+        :meth:`close` interrupts it.  A test passes a clock and a wait that
+        only move a counter, to check the schedule without real time.
 
     Examples
     --------
@@ -46,12 +54,21 @@ class PacedSource(SourceBase):
     >>> src.close()
     """
 
-    def __init__(self, opener: Callable[[], FrameSource], *, loop: bool = False) -> None:
+    def __init__(
+        self,
+        opener: Callable[[], FrameSource],
+        *,
+        loop: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
         super().__init__()
         self._opener = opener
         self._loop = loop
         self._current = opener()
         self._wake = threading.Event()
+        self._clock = clock
+        self._wait = self._wake.wait if wait is None else wait
         info = self._current.info
         self.info = dataclasses.replace(
             info,
@@ -72,14 +89,12 @@ class PacedSource(SourceBase):
                 first = frame.time_s if first is None else first
                 last = frame.time_s - first
                 due = offset + last
-                now = time.monotonic()
+                now = self._clock()
                 if anchor is None or now - (anchor + due) > _REANCHOR_S:
                     anchor = now - due
-                if self._wake.wait(max(anchor + due - now, 0.0)):
+                if self._wait(max(anchor + due - now, 0.0)):
                     return
-                yield Frame(
-                    image=frame.image, index=index, time_s=due, captured_at=time.monotonic()
-                )
+                yield Frame(image=frame.image, index=index, time_s=due, captured_at=self._clock())
                 index += 1
             if not self._loop or self._closed or first is None:
                 return
