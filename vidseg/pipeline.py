@@ -33,17 +33,17 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from .control import RunControl
 from .engine import Segmenter
 from .errors import SourceReadError
-from .frames import Frame, FrameResult, StreamInfo
+from .frames import Frame, FrameResult
 from .io.sources import FrameSource
 from .osthreads import os_named
 from .pacing import PACINGS, LivePacer
 from .queues import END, POLL, BlockingQueue, Failure, LatestQueue, Reopen, Stop
 from .render import VIEWS
+from .sink import Sink, finish_sinks
 from .stats import ClusterStats
 from .summary import LatencyLog, RunSummary, latency_figures
 
@@ -52,26 +52,6 @@ __all__ = ["RunSummary", "Sink", "run"]
 log = logging.getLogger(__name__)
 
 _IDLE_POLL = 0.02  # the writer's poll when a sink (a window) needs turns between frames
-
-
-class Sink(Protocol):
-    """What :func:`run` writes to (video files, stats tables, windows, servers).
-
-    Optional methods, called when a sink has them:
-
-    ``reopen(info)``  between two frames when a live source's frame size
-                      changed (``info`` has the new size); sinks without it go on;
-    ``idle()``        in the writer thread about every 20 ms while no frame
-                      arrives (paused, a slow source), e.g. for a window's keys.
-    """
-
-    def open(self, info: StreamInfo) -> None: ...
-
-    def write(self, result: FrameResult) -> None: ...
-
-    def close(self) -> None: ...
-
-    def abort(self) -> None: ...
 
 
 def run(
@@ -221,7 +201,7 @@ class _Run:
             except BaseException:
                 # The sinks opened so far keep nothing half-written: abort them.
                 self.source.close()
-                _finish_sinks(self.sinks[:i], ok=False)
+                finish_sinks(self.sinks[:i], ok=False)
                 raise
         reader = threading.Thread(
             target=os_named("vidseg-read", self.read), name="vidseg-read", daemon=True
@@ -253,7 +233,7 @@ class _Run:
             s.dropped = self.inbox.dropped
             s.mean_inertia = self.inertia_sum / self.segmented if self.segmented else 0.0
             s.latency_ms = latency_figures(self.latencies)
-            _finish_sinks(self.sinks, ok)
+            finish_sinks(self.sinks, ok)
         if source_error is not None:
             raise source_error
         return self.summary
@@ -395,19 +375,3 @@ class _Run:
         self.summary.frames_out += 1
         if self.pacer is not None:
             self.pacer.written()
-
-
-def _finish_sinks(sinks: Sequence[Sink], ok: bool) -> None:
-    """Close every sink on success, abort them otherwise; the first close error wins."""
-    error: BaseException | None = None
-    for sink in sinks:
-        try:
-            if ok:
-                sink.close()
-            else:
-                sink.abort()
-        except BaseException as exc:
-            log.error("finishing %r failed: %s", sink, exc)
-            error = error or exc
-    if error is not None and ok:
-        raise error

@@ -36,7 +36,8 @@ from ..io.display import Screen
 from ..io.labels_sink import LabelsSink
 from ..io.sources import open_source
 from ..io.window_sink import WindowSink
-from ..pipeline import RunSummary, Sink, run
+from ..pipeline import RunSummary, run
+from ..sink import Sink
 from .convert import load_kernels
 
 __all__ = ["analyze"]

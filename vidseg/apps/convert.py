@@ -28,7 +28,8 @@ from ..io.segments import SegmentedVideoSink
 from ..io.sources import open_source
 from ..io.video_sink import VideoFileSink
 from ..io.window_sink import WindowSink
-from ..pipeline import RunSummary, Sink, run
+from ..pipeline import RunSummary, run
+from ..sink import Sink
 from .terminal import outputs_written, progress_line, summary_text
 
 __all__ = ["AreaSummarySink", "convert", "load_kernels", "segmenter_for", "warm_up"]

@@ -225,7 +225,8 @@ def segment_chunk(job: ChunkJob, budgets: Mapping[str, int]) -> ChunkOutput:
     from ..io.data_sinks import stats_sink
     from ..io.sources.span import SpanSource
     from ..io.video_sink import VideoFileSink
-    from ..pipeline import Sink, run
+    from ..pipeline import run
+    from ..sink import Sink
 
     began = time.monotonic()
     threads = _budget(budgets)

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import weakref
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -34,10 +32,10 @@ from threadpoolctl import ThreadpoolController
 
 from ..config import EngineConfig, validate_section
 from . import kernels
-from .bands import BandWorkers, band_bounds
-from .colorspace import LMS_TO_OKLAB_X100, MODES, from_space, to_space
+from .colorspace import from_space, to_space
 from .fitting import as_bgr, colour_histogram, layout_cells
 from .kmeans import preload
+from .labelling import LabelPass
 from .palette import PaletteTracker
 from .palette_file import Palette
 from .quantise import ColourTable
@@ -46,10 +44,6 @@ from .segmentation import Segmentation
 __all__ = ["Segmenter"]
 
 log = logging.getLogger(__name__)
-
-# Below this many pixels a frame is labelled in one call: handing bands to another
-# thread costs more than it saves.
-_MIN_BAND_PIXELS = 1 << 17
 
 
 class Segmenter:
@@ -105,8 +99,8 @@ class Segmenter:
         self._options = options
         self._ignore: np.ndarray | None = None
         self._params: EngineConfig | None = None
-        # Helper threads of the labelling pass, started on first use (label_threads > 1).
-        self._workers: BandWorkers | None = None
+        # The labelling pass's buffers and helper threads (label_threads > 1).
+        self._pass = LabelPass()
         self._reset_state()
 
     @classmethod
@@ -272,28 +266,10 @@ class Segmenter:
         if cut:
             self._table.forget()
         reset = self._table.update(sample_bgr, hist, self.centers_)
-        table = (
-            image,
-            *self._table.quant,
-            self._table.tables,
-            MODES[p.color_space],
-            LMS_TO_OKLAB_X100,
-            self.centers_,
-            self._inv_sep,
-            np.float32(p.hysteresis),
-            self._table.lut,
-            reset,
-            self._prev_image,
-            self._prev_labels if use_prev else labels,
-            use_prev,
-            p.still_threshold,
-            labels,
+        prev_labels = self._prev_labels if use_prev else None
+        self._pass.label(
+            image, self._table, reset, self.centers_, self._inv_sep, p, prev_labels, labels, counts
         )
-        if p.label_threads > 1 and h * w >= _MIN_BAND_PIXELS:
-            self._assign_bands(table, reset, counts, p.label_threads)
-        else:
-            kernels.assign_frame(*table, counts, self._scratch)
-            np.copyto(self._prev_image, image)
         self._prev_labels = labels
         # Positions need no per-pixel precision: a grid of ~20k pixels is plenty.
         stride = max(1, int((h * w / 20000) ** 0.5))
@@ -318,49 +294,13 @@ class Segmenter:
         The segmenter stays usable: the next frame starts them again.  They are
         also stopped when the segmenter is garbage-collected.
         """
-        if self._workers is not None:
-            self._workers.close()
+        self._pass.close()
 
     def __enter__(self) -> Segmenter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- the labelling pass in row bands ------------------------------------------
-
-    def _assign_bands(
-        self, table: tuple[Any, ...], reset: bool, counts: np.ndarray, n: int
-    ) -> None:
-        """Label the frame in ``n`` row bands at once; the same labels as one call.
-
-        ``table`` is :func:`~vidseg.engine.kernels.assign_frame`'s arguments up to
-        ``labels``, the frame first.
-        """
-        if reset:
-            self._table.lut[:] = kernels.UNSET  # once, before any band fills a cell
-        image = table[0]
-        h, w = image.shape[:2]
-        partials = np.zeros((n, 4 * 256), np.int64)
-        img, old = image.reshape(-1), self._prev_image.reshape(-1)
-        scratch = self._scratch
-
-        def band(i: int, start: int, stop: int) -> Callable[[], None]:
-            def task() -> None:
-                kernels.assign_band(*table, partials[i], scratch, start, stop)
-                # Only this band reads these rows of the previous frame.
-                old[3 * start : 3 * stop] = img[3 * start : 3 * stop]
-
-            return task
-
-        if self._workers is None or self._workers.n_threads != n:
-            if self._workers is not None:
-                self._workers.close()
-            self._workers = BandWorkers(n)
-            # The threads hold no reference to the segmenter, so this can run.
-            weakref.finalize(self, self._workers.close)
-        self._workers.run([band(i, a, b) for i, (a, b) in enumerate(band_bounds(h, w, n))])
-        kernels.add_counts(partials.sum(axis=0), counts)
 
     # -- state -----------------------------------------------------------------------
 
@@ -421,8 +361,7 @@ class Segmenter:
         self._prev_labels = None
         self._cells = layout_cells(self._sample_idx, h, w)
         self._palette.new_sample(self._cells)
-        self._prev_image = np.empty((h, w, 3), np.uint8)
-        self._scratch = np.empty(n, np.int32)
+        self._pass.resize(h, w)
 
     # -- fitting ---------------------------------------------------------------------
 

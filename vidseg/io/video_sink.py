@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -21,39 +20,24 @@ import av.error
 import cv2
 import numpy as np
 
-from ..errors import EncoderNotFoundError, OutputUsageError, SinkError, reason
+from ..errors import SinkError, reason
 from ..frames import FrameResult, StreamInfo
 from ._partial import PartialFileSink, check_output_file, partial_path
 from .audio import AudioPassThrough
 from .codecs import check_crf, choose_codec
-from .encoders import (
-    COMMON_ENCODERS,
-    CONTAINERS,
-    available_encoders,
-    encoder_options,
-    pix_fmt,
-    supported_codecs,
-    video_encoder,
-)
+from .encoders import COMMON_ENCODERS, CONTAINERS, available_encoders, pix_fmt
 from .remux import remux_faststart
+from .video_format import (
+    add_video_stream,
+    check_encoder,
+    container_format,
+    fragmented,
+    muxer_options,
+)
 
 __all__ = ["COMMON_ENCODERS", "CONTAINERS", "VideoFileSink", "available_encoders"]
 
 logger = logging.getLogger(__name__)
-
-_FRAGMENTED = {".mp4", ".mov"}
-# Fragmented MP4: a moov up front and a self-contained fragment at least every 0.5 s,
-# flushed to disk at once, so a killed process leaves a playable file.
-_FRAG_OPTIONS = {
-    "movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
-    "frag_duration": "500000",
-}
-# Keyframes: x264's own default spacing (250 frames, 10 s at 25 fps) for files, where a
-# still scene's keyframes were most of a segmented file (a 2 s spacing made the
-# pedestrians clip 25% larger); live outputs keep 2 s, so a recording can be cut and
-# joined often.
-_KEYFRAME_INTERVAL_S = 10.0
-_LIVE_KEYFRAME_INTERVAL_S = 2.0
 
 
 class VideoFileSink(PartialFileSink):
@@ -153,28 +137,9 @@ class VideoFileSink(PartialFileSink):
         #: Video packets in the file so far; behind ``frames_written`` by the encoder's
         #: delay, which live sources tune away (zero-latency x264/x265).
         self.packets_written = 0
-        name = str(self.path)
         check_output_file(self.path, overwrite=overwrite)
-        suffix = self.path.suffix.lower()
-        if suffix not in CONTAINERS:
-            raise OutputUsageError(
-                f"unsupported output container {self.path.suffix!r} for {name!r}; "
-                f"use one of {', '.join(CONTAINERS)}"
-            )
-        self._format = CONTAINERS[suffix]
-        encoder = video_encoder(codec)
-        if encoder is None:
-            raise EncoderNotFoundError(
-                f"video encoder {codec!r} is not available in this FFmpeg build (PyAV "
-                f"{av.__version__}); available: {', '.join(available_encoders()) or 'none'}"
-            )
-        self._supported = supported_codecs(self._format)
-        if encoder.name not in self._supported:
-            fits = [c for c in available_encoders() if c in self._supported]
-            raise OutputUsageError(
-                f"codec {codec!r} cannot be stored in {suffix} ({name!r}); use "
-                f"one of {', '.join(fits)} or another container"
-            )
+        self._format = container_format(self.path)
+        self._supported = check_encoder(codec, self._format, self.path)
         self.partial_path = partial_path(self.path)
         self._container: Any = None
         self._video: Any = None
@@ -203,9 +168,7 @@ class VideoFileSink(PartialFileSink):
             The partial file cannot be created.
         """
         self._check_can_open(self._container is not None)
-        options = {"flush_packets": "1"}
-        if self.path.suffix.lower() in _FRAGMENTED:
-            options.update(_FRAG_OPTIONS)
+        options = muxer_options(self.path)
         try:
             self._container = av.open(
                 str(self.partial_path), "w", format=self._format, container_options=options
@@ -290,7 +253,7 @@ class VideoFileSink(PartialFileSink):
 
     def _commit(self) -> None:
         # A fragmented MP4 becomes a normal faststart MP4 (seekable, plays everywhere).
-        if self.path.suffix.lower() in _FRAGMENTED:
+        if fragmented(self.path):
             remux_faststart(self.partial_path, self.path, self._format)
             self.partial_path.unlink()
         else:
@@ -374,28 +337,17 @@ class VideoFileSink(PartialFileSink):
     def _add_streams(self, width: int, height: int) -> None:
         assert self._info is not None
         info = self._info
-        fps = info.fps if info.fps and info.fps > 0 else 25.0
-        time_base = info.time_base or Fraction(1, round(fps * 1000))
-        rate = Fraction(fps).limit_denominator(1001000)
-        stream = self._container.add_stream(
+        self._video = add_video_stream(
+            self._container,
             self.codec,
-            rate=rate,
-            options=encoder_options(
-                self.codec, self.crf, self.preset, cabac=self.cabac, live=info.live
-            ),
+            width,
+            height,
+            info,
+            crf=self.crf,
+            preset=self.preset,
+            cabac=self.cabac,
+            threads=self.threads,
         )
-        ctx = stream.codec_context
-        if self.threads:
-            ctx.thread_count = self.threads
-        stream.width, stream.height = width, height
-        stream.pix_fmt = pix_fmt(self.codec)
-        ctx.time_base = time_base
-        stream.time_base = time_base
-        interval = _LIVE_KEYFRAME_INTERVAL_S if info.live else _KEYFRAME_INTERVAL_S
-        ctx.gop_size = max(1, round(interval * fps))
-        if self.codec in ("mpeg4", "mjpeg"):
-            ctx.bit_rate = int(0.15 * width * height * fps)
-        self._video = stream
         if self.keep_audio and info.audio is not None:
             self._audio = AudioPassThrough(
                 self._container, info.audio, self._supported, self.path.suffix.lower()
