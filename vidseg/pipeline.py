@@ -28,7 +28,6 @@ a file.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import queue
 import threading
 import time
@@ -49,7 +48,6 @@ from .summary import LatencyLog, RunSummary, latency_figures
 
 __all__ = ["RunSummary", "Sink", "run"]
 
-log = logging.getLogger(__name__)
 
 _IDLE_POLL = 0.02  # the writer's poll when a sink (a window) needs turns between frames
 
