@@ -22,6 +22,7 @@ from xwin import (
     key,
     screenshot,
     wait_for,
+    wait_painted,
     window_size,
     xvfb,
 )
@@ -119,6 +120,7 @@ def test_keys_change_k_view_snapshot_and_quit(
             px = img[160:290, 200:].reshape(-1, 1, 3).astype(int)
             return float((np.abs(px - palette[None]).max(axis=2).min(axis=1) <= 2).mean())
 
+        wait_painted(display, wid)
         assert palette_share(screenshot(display, wid)) < 0.5
         key(display, wid, "v")
         shares: list[float] = []

@@ -170,6 +170,27 @@ def screenshot(display: str, wid: int) -> np.ndarray:
     return rows.reshape(height, width, 4)[:, :, :3].copy()  # BGRX little-endian
 
 
+def wait_painted(display: str, wid: int, timeout: float = 60.0) -> None:
+    """Wait until the window shows pixels, not the server's black.
+
+    Under CPU starvation, Qt (OpenCV's pip toolkit) on Xvfb without a window manager
+    sometimes misses its window's first expose and never paints it; a plain
+    ``cv2.imshow`` loop showed it in 3-5 of 10 starts with three busy processes on 2
+    cores.  Mapping the window again, as a window manager's map would, gets it painted.
+    """
+    deadline = time.monotonic() + timeout
+    remap_at = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        if screenshot(display, wid).any():
+            return
+        if time.monotonic() >= remap_at:
+            for step in ("windowunmap", "windowmap"):
+                xdotool(display, step, "--sync", str(wid))
+            remap_at = time.monotonic() + 5.0
+        time.sleep(0.1)
+    raise AssertionError(f"window {wid:#x} never painted in {timeout} s")
+
+
 def close_window(display: str, wid: int) -> None:
     """Ask the window to close as a window manager's close button does (WM_DELETE_WINDOW)."""
     xl = _Xlib(display)
