@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 import logging
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,16 @@ def test_chunks_join_into_every_frame_once_with_the_input_times_and_audio(tmp_pa
     assert rows[0].startswith("frame,time_s,cluster")
     assert [int(r.split(",")[0]) for r in rows[1::8]] == list(range(221))
     assert not (tmp_path / "joined.partial.mp4").exists()
+
+
+def test_a_join_that_cannot_read_a_part_names_it_and_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(SinkError, match=r"joining statistics into .*o\.csv' failed"):
+        join_stats([tmp_path / "gone.csv"], tmp_path / "o.csv", frames=1)
+    with pytest.raises(SinkError, match=r"joining the chunks into .*o\.mp4' failed"):
+        join_videos(
+            [tmp_path / "gone.mp4"], tmp_path / "o.mp4", first_pts=[0], time_base=Fraction(1, 25)
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_joined_statistics_must_hold_every_frame_once(tmp_path: Path) -> None:

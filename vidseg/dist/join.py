@@ -12,6 +12,7 @@ half-written under the real name.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import json
 import logging
@@ -65,10 +66,10 @@ def join_videos(
     import av.error
 
     fmt = CONTAINERS[output.suffix.lower()]
-    tmp = partial_path(output)
     options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
     frames = 0
-    try:
+    failures = (av.error.FFmpegError, OSError)
+    with _published(output, "joining the chunks", failures) as tmp:
         with av.open(str(tmp), "w", format=fmt, container_options=options) as out:
             with av.open(str(parts[0])) as first:
                 template = first.streams.video[0]
@@ -99,15 +100,28 @@ def join_videos(
             finally:
                 if inp is not None:
                     inp.close()
+    return frames
+
+
+@contextlib.contextmanager
+def _published(
+    output: Path, what: str, failures: tuple[type[BaseException], ...]
+) -> Iterator[Path]:
+    """``output``'s partial path: renamed into place on success, removed on any failure.
+
+    A failure of the kinds in ``failures`` (other than a :class:`SinkError`,
+    which already says what went wrong) becomes one :class:`SinkError` naming
+    ``what`` and the output.
+    """
+    tmp = partial_path(output)
+    try:
+        yield tmp
         os.replace(tmp, output)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, (av.error.FFmpegError, OSError)) and not isinstance(exc, SinkError):
-            raise SinkError(
-                f"joining the chunks into {str(output)!r} failed: {reason(exc)}"
-            ) from exc
+        if isinstance(exc, failures) and not isinstance(exc, SinkError):
+            raise SinkError(f"{what} into {str(output)!r} failed: {reason(exc)}") from exc
         raise
-    return frames
 
 
 def _video_packets(
@@ -195,9 +209,8 @@ def join_stats(
         (the partial file is removed).
     """
     csv = output.suffix.lower() == ".csv"
-    tmp = partial_path(output)
     expected = 0
-    try:
+    with _published(output, "joining statistics", (OSError,)) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as out:
             for n, part in enumerate(parts):
                 with open(part, encoding="utf-8", newline="") as f:
@@ -221,14 +234,6 @@ def join_stats(
                 f"the chunks' statistics hold {expected} frames, the video {frames}; "
                 "nothing was written"
             )
-        os.replace(tmp, output)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and not isinstance(exc, SinkError):
-            raise SinkError(
-                f"joining statistics into {str(output)!r} failed: {reason(exc)}"
-            ) from exc
-        raise
 
 
 def _frames(lines: Iterator[str], csv: bool) -> Iterator[tuple[int, list[str]]]:
