@@ -177,19 +177,15 @@ class _ChunkWriter:
             sink.write(result)
 
     def close(self) -> None:
+        from ..sink import finish_sinks
+
         self._hand_over()  # a window the input ended in
-        error: BaseException | None = None
-        for sink in self.sinks:
-            try:
-                sink.close()
-            except BaseException as exc:
-                error = error or exc
-        if error is not None:
-            raise error
+        finish_sinks(self.sinks, ok=True)
 
     def abort(self) -> None:
-        for sink in self.sinks:
-            sink.abort()
+        from ..sink import finish_sinks
+
+        finish_sinks(self.sinks, ok=False)
 
 
 def _state(image: Any, seg: Any) -> Any:
