@@ -127,12 +127,13 @@ def latency_figures(values: LatencyLog | np.ndarray | list[float]) -> dict[str, 
         return {}
     ms = np.asarray(values, np.float64) * 1000.0
     half = max(len(ms) // 2, 1)
+    first, second = ms[:half], (ms[half:] if len(ms) > 1 else ms)  # one value: both halves
     return {
         "p50": float(np.percentile(ms, 50)),
         "p95": float(np.percentile(ms, 95)),
         "max": float(ms.max()),
-        "first_half": float(ms[:half].mean()),
-        "second_half": float(ms[half:].mean()) if len(ms) > 1 else float(ms[0]),
-        "first_half_p95": float(np.percentile(ms[:half], 95)),
-        "second_half_p95": float(np.percentile(ms[half:], 95)) if len(ms) > 1 else float(ms[0]),
+        "first_half": float(first.mean()),
+        "second_half": float(second.mean()),
+        "first_half_p95": float(np.percentile(first, 95)),
+        "second_half_p95": float(np.percentile(second, 95)),
     }
