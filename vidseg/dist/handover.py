@@ -51,13 +51,28 @@ def pair_metrics(
     SLC: label flips on still pixels / still pixels.  Flicker: mean |recoloured
     change| / mean |input change| (0 when the input did not change).
     """
+    return _scores(_motion(a[0], b[0]), a, b)
+
+
+def _motion(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, float]:
+    """The still pixels between two input frames, and their mean absolute change."""
     import cv2
 
-    diff = cv2.absdiff(a[0], b[0])
+    diff = cv2.absdiff(before, after)
     still = cv2.blur(diff.astype(np.float32).sum(axis=2), (5, 5)) <= STILL
-    n = int(still.sum())
-    slc = float((still & (a[1] != b[1])).sum()) / max(n, 1)
-    change = float(diff.mean())
+    return still, float(diff.mean())
+
+
+def _scores(
+    motion: tuple[np.ndarray, float],
+    a: tuple[np.ndarray, np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[float, float]:
+    """(SLC, flicker) of ``a`` -> ``b`` given the :func:`_motion` of their input frames."""
+    import cv2
+
+    still, change = motion
+    slc = float((still & (a[1] != b[1])).sum()) / max(int(still.sum()), 1)
     flicker = float(cv2.absdiff(a[2], b[2]).mean()) / change if change > 0 else 0.0
     return slc, flicker
 
@@ -77,15 +92,17 @@ class HandoverChooser:
         self._candidates: list[tuple[float, float]] = []
 
     def add(self, own: State, nxt: State) -> None:
-        """One window frame: the own run's and the next run's state of it."""
+        """One window frame: the own run's and the next run's state of it (one input image)."""
         from .join import match_ids
 
         prev = self._prev
         ids = np.asarray(match_ids(prev.colors.tolist(), nxt.colors.tolist()), np.uint8)
+        # Both runs segmented the same input frame: its motion is measured once.
+        motion = _motion(prev.image, own.image)
         self._candidates.append(
-            pair_metrics(_view(prev), (nxt.image, ids[nxt.labels], nxt.recolor))
+            _scores(motion, _view(prev), (nxt.image, ids[nxt.labels], nxt.recolor))
         )
-        self._ordinary.append(pair_metrics(_view(prev), _view(own)))
+        self._ordinary.append(_scores(motion, _view(prev), _view(own)))
         self._prev = own
 
     def best(self) -> tuple[int, float, float]:
