@@ -40,12 +40,11 @@ _PROBE = textwrap.dedent(
 
 _RUN = textwrap.dedent(
     """
-    import numpy as np
     from vidseg import Segmenter
+    from vidseg.io.demo import demo_frames
     from vidseg.io.sources import ArraySource
     from vidseg.pipeline import run
-    rng = np.random.default_rng(0)
-    clip = [rng.integers(0, 255, (480, 640, 3), np.uint8) for _ in range(4)]
+    clip = list(demo_frames(4, (640, 480)))  # a pan over a real photo
     run(ArraySource(clip, live={live}), Segmenter(n_clusters=3), [])
     """
 )
